@@ -1,0 +1,57 @@
+# nn-course: `make lab` and `make test` set everything up on a fresh machine (Python 3.11).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# nbgrader shells out to alembic: the venv's bin/ must be on PATH for every tool below.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+STAMP  := $(VENV)/.installed
+LAB_ARGS ?=
+WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# DEVICE=cuda|mps|cpu forces every notebook onto that device (fails when it is absent).
+ifdef DEVICE
+export NNCOURSE_DEVICE := $(DEVICE)
+endif
+
+.PHONY: setup lab test test-lessons test-sources test-unit release mutants grade bundle \
+        benchmark execute clean
+
+setup: $(STAMP)
+
+# The venv is (re)built when missing, when its interpreter no longer runs, or when
+# pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	@if ! $(BIN)/python -c "import sys" >/dev/null 2>&1; then \
+	  echo "creating $(VENV) with $(PYTHON)"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install --quiet -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import torch, torchvision, nbgrader, nbval, nncourse, autograders"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(LAB_ARGS)
+
+test: $(STAMP)
+	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
+	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval-lax source tests
+
+test-lessons: $(STAMP)
+	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
+
+release: $(STAMP)
+	$(BIN)/python -m autograders release
+
+mutants: $(STAMP)
+	$(BIN)/python -m autograders mutants --workers $(WORKERS)
+
+# Re-run the lessons so that their stored outputs are current (after editing one).
+execute: $(STAMP)
+	$(BIN)/python -m autograders execute
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/notebooks.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

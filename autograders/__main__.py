@@ -1,0 +1,58 @@
+"""python -m autograders COMMAND: the instructor's tools (see README.md, "Instructors")."""
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograders", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate release/ from source/ with nbgrader")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+
+    p = sub.add_parser("mutants", help="prove each exercise: reference, blank, mutants")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--each", action="store_true",
+                   help="grade every mutant in its own notebook (slower)")
+
+    p = sub.add_parser("execute", help="re-execute lessons in place (their outputs)")
+    p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/)")
+
+    p = sub.add_parser("to-ipynb", help="convert percent-format text to a notebook")
+    p.add_argument("src")
+    p.add_argument("dest")
+
+    p = sub.add_parser("to-percent", help="convert a notebook to percent-format text")
+    p.add_argument("src")
+    p.add_argument("dest", nargs="?")
+
+    args = parser.parse_args(argv)
+    if args.command == "release":
+        from autograders.release import release
+        for folder in release(args.assignments):
+            print(f"released {folder}")
+        return 0
+    if args.command == "mutants":
+        from autograders.mutants import main as mutants_main
+        return mutants_main(args.assignments, args.workers, args.each)
+    if args.command == "execute":
+        from autograders.execute import execute_in_place
+        execute_in_place(args.notebooks)
+        return 0
+    if args.command in ("to-ipynb", "to-percent"):
+        import nbformat
+
+        from autograders.percent import from_percent, to_percent
+        if args.command == "to-ipynb":
+            nbformat.write(from_percent(Path(args.src).read_text()), args.dest)
+        else:
+            text = to_percent(nbformat.read(args.src, as_version=4))
+            Path(args.dest).write_text(text) if args.dest else sys.stdout.write(text)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

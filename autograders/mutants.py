@@ -1,0 +1,230 @@
+"""Prove that every exercise's tests are fair, through real ``nbgrader autograde``.
+
+For each assignment three kinds of submission are graded:
+
+- ``reference``: the release notebook with every answer cell filled from source/: it must
+  earn full marks;
+- ``blank``: the release notebook untouched: it must earn zero, without crashing;
+- ``mutant-K``: the reference with the K-th plausible wrong answer of every exercise put
+  in at once (mutants live in ``source/<assignment>/mutants.py``); every exercise that a
+  mutant replaces must lose points.
+
+Putting the K-th mutant of every exercise into one notebook keeps the number of kernels
+(and torch imports) small; it is sound because a test cell may only use its own answer
+cell and the setup cell. ``--each`` grades every mutant in a notebook of its own instead.
+"""
+import re
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograders import RELEASE, SOURCE, assignments
+from autograders.nbgrader_cli import nbgrader, scratch_course
+
+MUTANT = re.compile(r"^# %% \[mutant (?P<cell>[\w.-]+)\]\s*(?P<what>.*)$")
+SOLUTION_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+@dataclass
+class Mutant:
+    cell_id: str     # the answer cell it replaces
+    description: str
+    source: str
+
+
+@dataclass
+class Exercise:
+    solution_id: str
+    test_ids: list   # the graded cells after the answer cell, up to the next answer cell
+    points: float
+
+
+@dataclass
+class Proof:
+    assignment: str
+    exercises: list
+    mutants: dict                                  # solution id -> [Mutant]
+    scores: dict = field(default_factory=dict)     # student -> {test id: score}
+    plans: dict = field(default_factory=dict)      # student -> {solution id: Mutant}
+    problems: list = field(default_factory=list)
+
+    def earned(self, student, exercise):
+        row = self.scores.get(student, {})
+        return sum(row.get(t, 0.0) for t in exercise.test_ids)
+
+
+def load_mutants(assignment_id):
+    """The mutants of an assignment: ``{answer cell id: [Mutant, ...]}``, in file order."""
+    path = SOURCE / assignment_id / "mutants.py"
+    found = {}
+    if not path.exists():
+        return found
+    current = None
+    for line in path.read_text().splitlines() + ["# %% [mutant END]"]:
+        match = MUTANT.match(line)
+        if match:
+            if current:
+                current.source = current.source.strip("\n") + "\n"
+                found.setdefault(current.cell_id, []).append(current)
+            current = Mutant(match["cell"], match["what"], "")
+        elif current:
+            current.source += line + "\n"
+    return found
+
+
+def exercises_of(nb):
+    """Pair each answer cell with the graded cells that follow it."""
+    result = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and not meta.get("grade"):
+            result.append(Exercise(meta["grade_id"], [], 0.0))
+        elif meta.get("grade") and result:
+            result[-1].test_ids.append(meta["grade_id"])
+            result[-1].points += float(meta.get("points", 0))
+    return result
+
+
+def answer_text(source_cell_text):
+    """What a student would have typed: the solution without its delimiter lines."""
+    return "\n".join(line for line in source_cell_text.splitlines()
+                     if not SOLUTION_LINE.match(line))
+
+
+def filled(release_nb, answers):
+    """A copy of the release notebook whose answer cells hold ``answers[cell id]``."""
+    nb = nbformat.from_dict(release_nb)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
+            cell.source = answers[grade_id]
+    return nb
+
+
+def submissions(assignment_id, each=False):
+    """The notebooks to grade: ``{student id: {notebook file name: notebook}}``."""
+    mutants = load_mutants(assignment_id)
+    result = {"reference": {}, "blank": {}}
+    for src_path in sorted((SOURCE / assignment_id).glob("*.ipynb")):
+        source_nb = nbformat.read(src_path, as_version=4)
+        release_nb = nbformat.read(RELEASE / assignment_id / src_path.name, as_version=4)
+        reference = {c.metadata.nbgrader["grade_id"]: answer_text(c.source)
+                     for c in source_nb.cells
+                     if c.metadata.get("nbgrader", {}).get("solution")}
+        result["reference"][src_path.name] = filled(release_nb, reference)
+        result["blank"][src_path.name] = release_nb
+        ids_here = [cid for cid in mutants if cid in reference]
+        if each:
+            plans = [{cid: m} for cid in ids_here for m in mutants[cid]]
+        else:
+            rounds = max((len(mutants[cid]) for cid in ids_here), default=0)
+            plans = [{cid: mutants[cid][k] for cid in ids_here if k < len(mutants[cid])}
+                     for k in range(rounds)]
+        for k, plan in enumerate(plans, start=1):
+            answers = dict(reference, **{cid: m.source for cid, m in plan.items()})
+            result.setdefault(f"mutant-{k}", {})[src_path.name] = filled(release_nb, answers)
+            result[f"mutant-{k}"].setdefault("__plan__", {}).update(plan)
+    return result
+
+
+def read_scores(course, assignment_id):
+    """``{student: {grade cell id: score}}`` from the scratch course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    scores = {}
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gb:
+        assignment = gb.find_assignment(assignment_id)
+        for submission in assignment.submissions:
+            row = scores.setdefault(submission.student.id, {})
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    row[grade.name] = float(grade.score or 0.0)
+    return scores
+
+
+def prove(assignment_id, each=False, workdir=None):
+    """Grade reference, blank and mutants of one assignment; return a ``Proof``."""
+    src = sorted((SOURCE / assignment_id).glob("*.ipynb"))
+    exercises = [e for p in src for e in exercises_of(nbformat.read(p, as_version=4))]
+    proof = Proof(assignment_id, exercises, load_mutants(assignment_id))
+    subs = submissions(assignment_id, each)
+    plans = {student: notebooks.pop("__plan__", {}) for student, notebooks in subs.items()}
+    tmp = tempfile.mkdtemp(prefix=f"nncourse-mutants-{assignment_id}-", dir=workdir)
+    try:
+        course = scratch_course(tmp, [assignment_id])
+        nbgrader(["generate_assignment", assignment_id, "--force"], cwd=course)
+        for student, notebooks in subs.items():
+            folder = course / "submitted" / student / assignment_id
+            folder.mkdir(parents=True)
+            for name, nb in notebooks.items():
+                nbformat.write(nb, folder / name)
+        nbgrader(["autograde", assignment_id, "--force"], cwd=course)
+        proof.scores = read_scores(course, assignment_id)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    proof.plans = plans
+    _judge(proof)
+    return proof
+
+
+def _judge(proof):
+    for ex in proof.exercises:
+        if not ex.test_ids:
+            proof.problems.append(f"{ex.solution_id}: no graded test cell follows it")
+            continue
+        ref, blank = proof.earned("reference", ex), proof.earned("blank", ex)
+        if ref < ex.points:
+            proof.problems.append(f"{ex.solution_id}: reference earns {ref:g}/{ex.points:g}")
+        if blank > 0:
+            proof.problems.append(f"{ex.solution_id}: blank earns {blank:g}/{ex.points:g}")
+        if not proof.mutants.get(ex.solution_id):
+            proof.problems.append(f"{ex.solution_id}: has no mutant")
+        for student, plan in proof.plans.items():
+            if ex.solution_id in plan and proof.earned(student, ex) >= ex.points:
+                proof.problems.append(
+                    f"{ex.solution_id}: mutant '{plan[ex.solution_id].description}' "
+                    f"earns full marks ({student})")
+
+
+def table(proof):
+    """The per-exercise table: points earned by reference, blank and each mutant."""
+    mutant_students = [s for s in proof.plans if s.startswith("mutant-")]
+    lines = [f"{proof.assignment}",
+             f"  {'exercise':<28}{'max':>5}{'ref':>6}{'blank':>7}  mutants (points earned)"]
+    for ex in proof.exercises:
+        cells = []
+        for student in mutant_students:
+            mutant = proof.plans[student].get(ex.solution_id)
+            if mutant:
+                earned = proof.earned(student, ex)
+                mark = "caught" if earned < ex.points else "MISSED"
+                cells.append(f"{earned:g} {mark}: {mutant.description}")
+        lines.append(f"  {ex.solution_id:<28}{ex.points:>5g}"
+                     f"{proof.earned('reference', ex):>6g}{proof.earned('blank', ex):>7g}  "
+                     + ("; ".join(cells) or "-"))
+    total = sum(e.points for e in proof.exercises)
+    lines.append(f"  {'total':<28}{total:>5g}"
+                 f"{sum(proof.earned('reference', e) for e in proof.exercises):>6g}"
+                 f"{sum(proof.earned('blank', e) for e in proof.exercises):>7g}")
+    lines += [f"  PROBLEM: {p}" for p in proof.problems]
+    return "\n".join(lines)
+
+
+def _prove_for_pool(args):
+    return prove(*args)
+
+
+def main(assignment_ids=None, workers=2, each=False):
+    ids = list(assignment_ids or assignments())
+    with ProcessPoolExecutor(max(1, min(workers, len(ids)))) as pool:
+        proofs = list(pool.map(_prove_for_pool, [(aid, each) for aid in ids]))
+    for proof in proofs:
+        print(table(proof), end="\n\n")
+    bad = [p.assignment for p in proofs if p.problems]
+    print("mutants: " + (f"problems in {', '.join(bad)}" if bad else
+                         f"all {len(proofs)} assignments proven"))
+    return 1 if bad else 0

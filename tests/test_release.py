@@ -1,0 +1,85 @@
+"""release/ is what nbgrader makes from source/, and it leaks nothing."""
+import json
+import re
+
+import nbformat
+import pytest
+
+from autograders import RELEASE, SOURCE, assignments
+from autograders.release import release
+
+SOURCE_NOTEBOOKS = sorted(SOURCE.glob("*/*.ipynb"))
+
+
+def test_every_assignment_is_released():
+    assert assignments(), "no assignment in source/"
+    for aid in assignments():
+        for src in (SOURCE / aid).glob("*.ipynb"):
+            assert (RELEASE / aid / src.name).exists(), f"{aid}/{src.name} not released"
+
+
+def test_release_is_in_sync_with_source(tmp_path):
+    release(target=tmp_path)
+    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(RELEASE) for p in RELEASE.rglob("*") if p.is_file())
+    assert fresh == committed, "files in release/ differ: run `make release`"
+    for rel in fresh:
+        assert (tmp_path / rel).read_bytes() == (RELEASE / rel).read_bytes(), (
+            f"release/{rel} is out of date: run `make release` and commit it")
+
+
+def _solution_and_hidden_lines(nb):
+    """Substantial lines of solutions and hidden tests of a source notebook."""
+    lines, inside = set(), False
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if re.match(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", stripped):
+                inside = stripped.startswith("### BEGIN")
+                continue
+            if inside and len(stripped) > 12 and not stripped.startswith("#"):
+                lines.add(stripped)
+    return lines
+
+
+def _public_lines(nb):
+    """Lines that also stand outside solutions and hidden tests (shown to students)."""
+    public, inside = set(), False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if re.match(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", stripped):
+                inside = stripped.startswith("### BEGIN")
+                continue
+            if not inside:
+                public.add(stripped)
+    return public
+
+
+@pytest.mark.parametrize("src", SOURCE_NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_release_leaks_no_solution_and_no_hidden_test(src):
+    source_nb = nbformat.read(src, as_version=4)
+    secret = _solution_and_hidden_lines(source_nb) - _public_lines(source_nb)
+    assert secret, "a source notebook without solutions or hidden tests?"
+    released = (RELEASE / src.parent.name / src.name).read_text()
+    text = "\n".join(c.source for c in nbformat.reads(released, as_version=4).cells)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS"):
+        assert marker not in released
+    leaked = [line for line in secret if line in text]
+    assert not leaked, f"solution or hidden-test lines in release: {leaked[:5]}"
+
+
+def test_no_mutants_or_outputs_in_release():
+    assert not list(RELEASE.rglob("mutants.py"))
+    for path in RELEASE.rglob("*.ipynb"):
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            assert not cell.get("outputs"), f"{path} holds outputs"
+
+
+@pytest.mark.parametrize("src", SOURCE_NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_sources_have_no_outputs(src):
+    nb = nbformat.read(src, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
