@@ -22,7 +22,7 @@ from nncourse.checks import (
     pool_out_size,
 )
 from nncourse.device import pick_device
-from nncourse.seeding import seed_everything, setup_exercise
+from nncourse.seeding import seed_everything, setup_exercise, setup_lesson
 
 __all__ = [
     "CheckFailure",
@@ -38,4 +38,5 @@ __all__ = [
     "pool_out_size",
     "seed_everything",
     "setup_exercise",
+    "setup_lesson",
 ]

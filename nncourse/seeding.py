@@ -34,6 +34,17 @@ def quiet_warnings():
     os.environ["PYTHONWARNINGS"] = "ignore"
 
 
+def setup_lesson(seed=0):
+    """What the first cell of every lesson calls: exact kernels, seeds, short printing.
+
+    Lessons print tensors with 4 decimals so that CPU and GPU runs print the same digits.
+    """
+    quiet_warnings()
+    set_deterministic()
+    seed_everything(seed)
+    torch.set_printoptions(precision=4, sci_mode=False)
+
+
 def setup_exercise(seed=0):
     """What the locked setup cell of every exercise notebook calls."""
     quiet_warnings()
