@@ -72,6 +72,31 @@ def conv_transpose_out_size(size, kernel_size, stride=1, padding=0, output_paddi
     return (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
 
 
+def pool_formula(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """The pooling formula written out with these numbers (stride defaults to kernel_size)."""
+    step = kernel_size if stride is None else stride
+    span = size + 2 * padding - dilation * (kernel_size - 1) - 1
+    rounded = (math.ceil(span / step) if ceil_mode else span // step) + 1
+    out = pool_out_size(size, kernel_size, stride, padding, dilation, ceil_mode)
+    text = (f"{'ceil' if ceil_mode else 'floor'}(({size} + 2*{padding} - "
+            f"{dilation}*({kernel_size}-1) - 1) / {step}) + 1 = {rounded}")
+    if stride is None:
+        text += f" (stride defaults to kernel_size = {kernel_size})"
+    if out != rounded:
+        text += (f", minus 1 because the last window would start beyond the input"
+                 f" = {out}")
+    return text
+
+
+def conv_transpose_formula(size, kernel_size, stride=1, padding=0, output_padding=0,
+                           dilation=1):
+    """The transposed-convolution formula written out with these numbers."""
+    out = conv_transpose_out_size(size, kernel_size, stride, padding, output_padding,
+                                  dilation)
+    return (f"({size}-1)*{stride} - 2*{padding} + {dilation}*({kernel_size}-1) + "
+            f"{output_padding} + 1 = {out}")
+
+
 def count_params(module, trainable_only=False):
     """Number of scalar parameters in a module (only those with requires_grad if asked)."""
     return sum(p.numel() for p in module.parameters()
