@@ -1,0 +1,270 @@
+"""Checks for chapter 4 (activations) that recognise the classic mistakes by name.
+
+Each ``check_*`` compares a student's result with what torch computes, like
+``nncourse.checks.check_close`` (the failure gives the largest difference and the
+tolerance). When the result instead matches what a known mistake would produce (softmax
+over the wrong dimension, an ``exp`` that overflowed, the function instead of its
+derivative...), the message names the mistake and its fix.
+"""
+import math
+
+import torch
+
+from nncourse.checks import CheckFailure, check_close, check_shape
+
+# float32 exp overflows to inf above this input
+EXP_OVERFLOW = math.log(torch.finfo(torch.float32).max)
+
+
+def _as_float64(t):
+    return torch.as_tensor(t).detach().to("cpu", torch.float64)
+
+
+def matches(actual, candidate, atol=1e-5, rtol=1e-4):
+    """True when ``actual`` has the shape of ``candidate`` and the same values (NaN = NaN)."""
+    if not isinstance(actual, torch.Tensor) or not isinstance(candidate, torch.Tensor):
+        return False
+    if actual.shape != candidate.shape:
+        return False
+    return bool(torch.allclose(_as_float64(actual), _as_float64(candidate), atol=atol,
+                               rtol=rtol, equal_nan=True))
+
+
+def known_mistake(actual, mistakes, atol=1e-5, rtol=1e-4):
+    """The label of the first mistake whose result ``actual`` matches, else None.
+
+    ``mistakes`` maps a label to a tensor or to a function that computes one (a function
+    that raises is skipped: a mistake that cannot happen for this input).
+    """
+    for label, wrong in mistakes.items():
+        try:
+            candidate = wrong() if callable(wrong) else wrong
+        except Exception:  # noqa: BLE001 - a candidate that cannot be computed
+            continue
+        if matches(actual, candidate, atol, rtol):
+            return label
+    return None
+
+
+def check_or_name(actual, expected, name, mistakes=None, atol=1e-5, rtol=1e-4, hint=None,
+                  nonfinite=None, quiet=False):
+    """``check_close``; when it fails, name the known mistake that ``actual`` matches.
+
+    ``nonfinite`` is the explanation used when ``actual`` holds inf or NaN where the
+    expected values are finite (typically an overflow).
+    """
+    if isinstance(actual, torch.Tensor) and nonfinite:
+        check_shape(actual, torch.as_tensor(expected).shape, name=name, hint=hint, quiet=True)
+        got, want = _as_float64(actual), _as_float64(expected)
+        bad = ~torch.isfinite(got) & torch.isfinite(want)
+        if bad.any():
+            first = tuple(int(i) for i in bad.nonzero()[0])
+            raise CheckFailure(
+                f"{name}: {int(bad.sum())} entries are inf or NaN where finite values are "
+                f"expected (the first at index {first}: got {got[first].item()}, expected "
+                f"{want[first].item():.6g}).\nKnown mistake: {nonfinite}")
+    try:
+        check_close(actual, expected, name=name, atol=atol, rtol=rtol, hint=hint,
+                    quiet=quiet)
+    except CheckFailure as err:
+        label = known_mistake(actual, mistakes or {}, atol, rtol)
+        if label:
+            raise CheckFailure(f"{err}\nKnown mistake: {label}") from None
+        raise
+
+
+def _other_dims(x, dim):
+    dim = dim % x.dim()
+    return [d for d in range(x.dim()) if d != dim]
+
+
+# ----------------------------------------------------------------------------------------
+# softmax and log-softmax
+
+UNSTABLE_SOFTMAX = (
+    f"exp(x) overflows to inf for x above about {EXP_OVERFLOW:.1f} in float32, and "
+    "inf / inf is NaN. Softmax does not change when a constant is subtracted from every "
+    "logit, so subtract the maximum along dim first: exp(x - max) is at most 1.")
+
+LOG_OF_SOFTMAX = (
+    "log(softmax(x)) underflows: a probability below about 1e-45 rounds to 0 in float32 "
+    "and log(0) = -inf. Compute log-softmax directly: "
+    "x - max - log(sum(exp(x - max))).")
+
+
+def check_softmax(actual, x, dim, name="softmax(x, dim)", quiet=False):
+    """Compare with ``torch.softmax(x, dim)``; recognise the wrong dim and overflow."""
+    expected = torch.softmax(x, dim)
+    mistakes = {f"softmax over dim {d} instead of dim {dim}: the probabilities must sum "
+                f"to 1 along dim {dim}": (lambda d=d: torch.softmax(x, d))
+                for d in _other_dims(x, dim)}
+    mistakes["the whole tensor was normalised at once: divide by the sum along dim "
+             f"{dim} only (sum(..., dim={dim}, keepdim=True))"] = lambda: x.exp() / x.exp().sum()
+    mistakes["exp(x) was never divided by its sum"] = lambda: x.exp()
+    mistakes["these are log-probabilities (log-softmax), not probabilities"] = (
+        lambda: torch.log_softmax(x, dim))
+    mistakes["the sum was taken without keepdim=True, so it broadcast along the wrong "
+             "dimension"] = lambda: x.exp() / x.exp().sum(dim)
+    check_or_name(actual, expected, name, mistakes, atol=1e-6, rtol=1e-4,
+                  nonfinite=UNSTABLE_SOFTMAX, quiet=quiet)
+
+
+def check_log_softmax(actual, x, dim, name="log_softmax(x, dim)", quiet=False):
+    """Compare with ``torch.log_softmax(x, dim)``; recognise underflow, overflow, dim."""
+    expected = torch.log_softmax(x, dim)
+    got = actual
+    if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+        got64, want64 = _as_float64(got), _as_float64(expected)
+        if (torch.isneginf(got64) & torch.isfinite(want64)).any():
+            raise CheckFailure(f"{name}: -inf where a finite log-probability is expected."
+                               f"\nKnown mistake: {LOG_OF_SOFTMAX}")
+    m = x.amax(dim, keepdim=True)
+    mistakes = {f"log-softmax over dim {d} instead of dim {dim}": (
+        lambda d=d: torch.log_softmax(x, d)) for d in _other_dims(x, dim)}
+    mistakes["these are probabilities (softmax), not log-probabilities"] = (
+        lambda: torch.softmax(x, dim))
+    mistakes["the maximum was subtracted inside the log-sum-exp but not outside: "
+             "log_softmax(x) = x - max - log(sum(exp(x - max)))"] = (
+        lambda: x - (x - m).exp().sum(dim, keepdim=True).log())
+    mistakes["only the maximum was subtracted: the log(sum(exp(x - max))) term is "
+             "missing"] = lambda: x - m
+    check_or_name(actual, expected, name, mistakes, atol=1e-5, rtol=1e-5,
+                  nonfinite=UNSTABLE_SOFTMAX, quiet=quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# derivatives
+
+
+def autograd_derivative(fn, x):
+    """Derivative of an element-wise ``fn`` at every entry of ``x``, by autograd."""
+    xg = x.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(fn(xg).sum(), xg)
+    return grad
+
+
+def check_sigmoid_derivative(actual, x, name="sigmoid_derivative(x)", quiet=False):
+    """sigma'(x) = sigma(x) * (1 - sigma(x)), checked against autograd."""
+    s = torch.sigmoid(x)
+    mistakes = {
+        "that is sigmoid itself, not its derivative": s,
+        "the formula sigma(x) * (1 - sigma(x)) was applied to x instead of to "
+        "sigma(x)": x * (1 - x),
+        "sigma(x) * (1 + sigma(x)): the sign inside the bracket is wrong": s * (1 + s),
+        "1 - sigma(x)**2 is the tanh pattern; sigmoid's derivative is "
+        "sigma(x) * (1 - sigma(x))": 1 - s ** 2,
+    }
+    check_or_name(actual, autograd_derivative(torch.sigmoid, x), name, mistakes,
+                  atol=1e-6, rtol=1e-4, quiet=quiet)
+
+
+def check_tanh_derivative(actual, x, name="tanh_derivative(x)", quiet=False):
+    """tanh'(x) = 1 - tanh(x)**2, checked against autograd."""
+    t = torch.tanh(x)
+    mistakes = {
+        "that is tanh itself, not its derivative": t,
+        "the formula 1 - tanh(x)**2 was applied to x instead of to tanh(x)": 1 - x ** 2,
+        "1 - tanh(x): the square is missing": 1 - t,
+        "tanh(x) * (1 - tanh(x)) is the sigmoid pattern; tanh's derivative is "
+        "1 - tanh(x)**2": t * (1 - t),
+    }
+    check_or_name(actual, autograd_derivative(torch.tanh, x), name, mistakes,
+                  atol=1e-6, rtol=1e-4, quiet=quiet)
+
+
+def check_sigmoid_chain_gradient(actual, x, depth, name="sigmoid_chain_gradient(x, depth)",
+                                 quiet=False):
+    """Derivative of sigmoid applied ``depth`` times, against autograd."""
+    def chain(t, n=depth):
+        for _ in range(n):
+            t = torch.sigmoid(t)
+        return t
+
+    s = torch.sigmoid(x)
+    mistakes = {
+        "0.25 ** depth is only an upper bound (sigma' is at most 0.25): each factor "
+        "is sigma'(a) at that layer's own input a": torch.full_like(x, 0.25 ** depth),
+        "sigma'(x) ** depth reuses the first layer's input for every layer: layer k's "
+        "input is the output of layer k - 1": (s * (1 - s)) ** depth,
+        "that is the output of the chain, not its derivative": lambda: chain(x),
+        "one factor too few: the chain rule has one sigma' per layer":
+            lambda: autograd_derivative(lambda t: chain(t, depth - 1), x),
+        "one factor too many: the chain rule has one sigma' per layer":
+            lambda: autograd_derivative(lambda t: chain(t, depth + 1), x),
+    }
+    check_or_name(actual, autograd_derivative(chain, x), name, mistakes, atol=1e-9,
+                  rtol=1e-4, quiet=quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# ReLU and GELU
+
+
+def gelu_tanh(x):
+    """GELU's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def check_gelu(actual, x, approximate="none", name="gelu(x)", quiet=False):
+    """Compare with ``F.gelu(x, approximate=...)``; recognise the other formula."""
+    expected = torch.nn.functional.gelu(x, approximate=approximate)
+    exact = x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+    mistakes = {
+        "that is ReLU, not GELU": torch.relu(x),
+        "x * sigmoid(1.702 x) is a third approximation; use the formula asked for":
+            x * torch.sigmoid(1.702 * x),
+        "x * Phi(x) needs the Gaussian CDF Phi(x) = 0.5 (1 + erf(x / sqrt(2))); "
+        "erf(x) without the / sqrt(2) is not it": x * 0.5 * (1 + torch.erf(x)),
+    }
+    if approximate == "none":
+        mistakes["that is the tanh approximation; approximate='none' means the exact "
+                 "x * Phi(x) with erf"] = gelu_tanh(x)
+    else:
+        mistakes["that is the exact GELU (erf); approximate='tanh' asks for the tanh "
+                 "formula"] = exact
+    check_or_name(actual, expected, name, mistakes, atol=1e-6, rtol=1e-4, quiet=quiet)
+
+
+def check_unchanged(x_after, x_before, name="the input"):
+    """The function under test must not have modified its input in place."""
+    if not torch.equal(x_after, x_before):
+        changed = int((x_after != x_before).sum())
+        raise CheckFailure(
+            f"{name} was modified: {changed} entries changed.\nKnown mistake: an in-place "
+            "operation (relu_, clamp_, x[x < 0] = 0, inplace=True) overwrote a tensor the "
+            "caller (or autograd) still needs; return a new tensor instead.")
+
+
+def check_relu(actual, x, name="relu(x)", quiet=False):
+    """Compare with ``torch.relu(x)``; recognise the usual confusions."""
+    mistakes = {
+        "negative inputs must become 0, positive ones stay: max(x, 0)": x.clamp(max=0),
+        "that is the absolute value, not ReLU": x.abs(),
+        "that is the step function (ReLU's derivative), not ReLU": (x > 0).to(x.dtype),
+    }
+    check_or_name(actual, torch.relu(x), name, mistakes, atol=0, rtol=0, quiet=quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# the softmax Jacobian
+
+
+def softmax_jacobian_autograd(x):
+    """d softmax(x)_i / d x_j for a 1-D ``x``, by autograd."""
+    return torch.autograd.functional.jacobian(lambda t: torch.softmax(t, 0), x)
+
+
+def check_softmax_jacobian(actual, x, name="softmax_jacobian(x)", quiet=False):
+    """Compare with the autograd Jacobian of softmax; recognise the usual slips."""
+    s = torch.softmax(x, 0)
+    right = torch.diag(s) - torch.outer(s, s)
+    mistakes = {
+        "only the diagonal s_i (1 - s_i): every output depends on every logit, so the "
+        "off-diagonal entries are -s_i s_j": torch.diag(s * (1 - s)),
+        "the sign is flipped: J = diag(s) - s s^T": -right,
+        "diag(s) alone: the - s s^T term is missing": torch.diag(s),
+        "the Jacobian was built from the logits x instead of the probabilities "
+        "s = softmax(x)": torch.diag(x) - torch.outer(x, x),
+    }
+    check_or_name(actual, softmax_jacobian_autograd(x), name, mistakes, atol=1e-6,
+                  rtol=1e-4, quiet=quiet)

@@ -1,0 +1,287 @@
+"""Checks for chapter 5 (normalization and dropout) that recognise classic mistakes.
+
+Batch norm is compared with ``F.batch_norm`` (what ``nn.BatchNorm2d`` runs), layer norm
+with ``F.layer_norm``. When a result matches a known mistake (the unbiased variance in the
+wrong place, statistics over the wrong dimensions, batch statistics in eval mode, dropout
+without its 1/(1-p) scaling...), the failure message names it. Dropout is random, so its
+checks test properties that hold for every mask: each output is 0 or the scaled input,
+about a fraction p is dropped, eval mode is the identity.
+"""
+import torch
+import torch.nn.functional as F
+
+from nncourse.checks import CheckFailure, check_shape
+from nncourse.diagnose_activations import check_or_name
+
+
+def _batch_stats(x, dims, unbiased=False):
+    """Mean and variance over ``dims``, kept broadcastable."""
+    mean = x.mean(dims, keepdim=True)
+    var = x.var(dims, keepdim=True, correction=1 if unbiased else 0)
+    return mean, var
+
+
+def _channel_shape(x):
+    return (1, -1) + (1,) * (x.dim() - 2)
+
+
+def _affine(y, x, weight, bias):
+    if weight is not None:
+        y = y * weight.reshape(_channel_shape(x))
+    if bias is not None:
+        y = y + bias.reshape(_channel_shape(x))
+    return y
+
+
+def _norm(x, dims, weight, bias, eps, unbiased=False, eps_outside=False):
+    mean, var = _batch_stats(x, dims, unbiased)
+    y = (x - mean) / (var.sqrt() + eps) if eps_outside else (x - mean) / (var + eps).sqrt()
+    return _affine(y, x, weight, bias)
+
+
+def _eval_norm(x, running_mean, running_var, weight, bias, eps):
+    shape = _channel_shape(x)
+    y = (x - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+    return _affine(y, x, weight, bias)
+
+
+def check_batch_norm(actual, x, weight=None, bias=None, eps=1e-5, training=True,
+                     running_mean=None, running_var=None, name="batch norm output",
+                     quiet=False):
+    """Compare with ``F.batch_norm``; (N, C), (N, C, L) or (N, C, H, W) inputs.
+
+    In training mode the batch's own statistics are used; in eval mode the running ones.
+    """
+    x = x.detach()
+    expected = F.batch_norm(x, running_mean.clone() if running_mean is not None else None,
+                            running_var.clone() if running_var is not None else None,
+                            weight, bias, training=training, eps=eps)
+    dims = [0] + list(range(2, x.dim()))
+    mistakes = {}
+    if training:
+        mistakes.update({
+            "the normalisation used the unbiased variance (divide by n - 1); batch norm "
+            "normalises with the biased one (divide by n = N*H*W), only running_var is "
+            "unbiased": lambda: _norm(x, dims, weight, bias, eps, unbiased=True),
+            "the statistics were taken per sample (over H and W only, which is instance "
+            "norm): batch norm pools N, H and W for each channel":
+                lambda: _norm(x, list(range(2, x.dim())), weight, bias, eps),
+            "the statistics were taken over the batch dimension only: batch norm pools "
+            "N, H and W for each channel": lambda: _norm(x, [0], weight, bias, eps),
+            "one mean and variance for the whole tensor: batch norm keeps one per "
+            "channel (dim 1)": lambda: _norm(x, list(range(x.dim())), weight, bias, eps),
+            "eps was added outside the square root: (x - mean) / sqrt(var + eps)":
+                lambda: _norm(x, dims, weight, bias, eps, eps_outside=True),
+            "weight and bias (gamma and beta) were not applied after normalising":
+                lambda: _norm(x, dims, None, None, eps),
+            "the bias was added before multiplying by the weight: "
+            "y = x_hat * weight + bias": lambda: _affine(
+                _norm(x, dims, None, bias, eps), x, weight, None),
+        })
+        if running_mean is not None:
+            mistakes["the running statistics were used in training mode: while training, "
+                     "batch norm normalises with the batch's own mean and variance"] = (
+                lambda: _eval_norm(x, running_mean, running_var, weight, bias, eps))
+    else:
+        mistakes["the batch's own statistics were used in eval mode: after eval(), batch "
+                 "norm normalises with running_mean and running_var (this is the "
+                 "'evaluating in train mode' mistake)"] = (
+            lambda: _norm(x, dims, weight, bias, eps))
+        mistakes["weight and bias (gamma and beta) were not applied after normalising"] = (
+            lambda: _eval_norm(x, running_mean, running_var, None, None, eps))
+        mistakes["eps was added outside the square root: (x - mean) / sqrt(var + eps)"] = (
+            lambda: _affine((x - running_mean.reshape(_channel_shape(x)))
+                            / (running_var.reshape(_channel_shape(x)).sqrt() + eps),
+                            x, weight, bias))
+    check_or_name(actual, expected, name, mistakes, atol=1e-4, rtol=1e-4,
+                  nonfinite="a channel whose values are all equal has variance 0: without "
+                            "eps inside the square root that is 0 / 0 = NaN",
+                  quiet=quiet)
+
+
+def expected_running_stats(x, running_mean, running_var, momentum=0.1):
+    """What ``nn.BatchNorm`` stores after one training step on ``x``."""
+    mean, var = running_mean.clone(), running_var.clone()
+    F.batch_norm(x.detach(), mean, var, training=True, momentum=momentum)
+    return mean, var
+
+
+def check_running_stats(new_mean, new_var, x, running_mean, running_var, momentum=0.1,
+                        name="running statistics", quiet=False):
+    """The running mean and variance after one training step, as nn.BatchNorm keeps them."""
+    x = x.detach()
+    want_mean, want_var = expected_running_stats(x, running_mean, running_var, momentum)
+    dims = [0] + list(range(2, x.dim()))
+    batch_mean = x.mean(dims)
+    biased, unbiased = x.var(dims, correction=0), x.var(dims, correction=1)
+    shared = {
+        "momentum weighs the new batch: running = (1 - momentum) * running + momentum * "
+        "batch (momentum 0.1 keeps 90% of the old value)":
+            ((momentum * running_mean + (1 - momentum) * batch_mean),
+             (momentum * running_var + (1 - momentum) * unbiased)),
+        "the running statistics were replaced by the batch's instead of averaged":
+            (batch_mean, unbiased),
+        "the running statistics were not updated": (running_mean, running_var),
+    }
+    mean_mistakes = {label: pair[0] for label, pair in shared.items()}
+    var_mistakes = {label: pair[1] for label, pair in shared.items()}
+    var_mistakes["running_var must use the unbiased variance (divide by n - 1, "
+                 "n = N*H*W), although the normalisation itself uses the biased one"] = (
+        (1 - momentum) * running_var + momentum * biased)
+    var_mistakes["the standard deviation was stored: running_var holds a variance"] = (
+        (1 - momentum) * running_var + momentum * unbiased.sqrt())
+    check_or_name(new_mean, want_mean, f"{name}: running_mean", mean_mistakes,
+                  atol=1e-5, rtol=1e-4, quiet=quiet)
+    check_or_name(new_var, want_var, f"{name}: running_var", var_mistakes,
+                  atol=1e-5, rtol=1e-4, quiet=quiet)
+
+
+def check_layer_norm(actual, x, normalized_shape, weight=None, bias=None, eps=1e-5,
+                     name="layer norm output", quiet=False):
+    """Compare with ``F.layer_norm``; recognise the wrong dimensions and the variance."""
+    x = x.detach()
+    normalized_shape = tuple(normalized_shape)
+    expected = F.layer_norm(x, normalized_shape, weight, bias, eps)
+    k = len(normalized_shape)
+    dims = list(range(x.dim() - k, x.dim()))
+
+    def by_hand(dims, unbiased=False, affine=True, eps_outside=False):
+        mean, var = _batch_stats(x, dims, unbiased)
+        if eps_outside:
+            y = (x - mean) / (var.sqrt() + eps)
+        else:
+            y = (x - mean) / (var + eps).sqrt()
+        if affine and weight is not None:
+            y = y * weight
+        if affine and bias is not None:
+            y = y + bias
+        return y
+
+    mistakes = {
+        "the statistics were taken over the batch (dim 0), like batch norm: layer norm "
+        "uses each sample's own statistics over its last dimensions":
+            lambda: by_hand([0]),
+        "the normalisation used the unbiased variance (divide by n - 1); layer norm "
+        "divides by n": lambda: by_hand(dims, unbiased=True),
+        "eps was added outside the square root: (x - mean) / sqrt(var + eps)":
+            lambda: by_hand(dims, eps_outside=True),
+        "weight and bias were not applied after normalising":
+            lambda: by_hand(dims, affine=False),
+    }
+    if k > 1:
+        mistakes[f"only the last dimension was normalised; normalized_shape "
+                 f"{normalized_shape} asks for the last {k} together"] = (
+            lambda: by_hand([x.dim() - 1]))
+    if x.dim() > k + 1:
+        mistakes["every dimension but the batch was normalised; only the last "
+                 f"{k} (normalized_shape {normalized_shape}) are"] = (
+            lambda: by_hand(list(range(1, x.dim()))))
+    check_or_name(actual, expected, name, mistakes, atol=1e-4, rtol=1e-4,
+                  nonfinite="a sample whose values are all equal has variance 0: without "
+                            "eps inside the square root that is 0 / 0 = NaN",
+                  quiet=quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# dropout
+
+
+def _fail(message, mistake=None):
+    raise CheckFailure(message + (f"\nKnown mistake: {mistake}" if mistake else ""))
+
+
+def _check_eval(out, x, name, quiet):
+    check_shape(out, x.shape, name=name, quiet=True)
+    if not torch.equal(out, x):
+        _fail(f"{name}: in eval mode (training=False) dropout must return its input "
+              "unchanged, but the output differs",
+              "dropout was applied in eval mode: with training=False it is the identity "
+              "(F.dropout defaults to training=True, so pass it on)")
+    if not quiet:
+        print("\u2713 " + f"{name} is the identity in eval mode")
+
+
+def _check_scaled(out, x, p, name, unit):
+    """Survivors must equal x / (1 - p); name the usual wrong scalings."""
+    kept = out != 0
+    if not kept.any():
+        return
+    got, inp = out[kept].double(), x[kept].double()
+    want = inp / (1 - p)
+    if torch.allclose(got, want, rtol=1e-5, atol=1e-6):
+        return
+    if torch.allclose(got, inp, rtol=1e-5, atol=1e-6):
+        _fail(f"{name}: the kept {unit} equal the input; they should be input / (1 - p) = "
+              f"input * {1 / (1 - p):.4g}",
+              "dropout without the 1/(1-p) scaling: the output's expected value must "
+              "equal the input, so the survivors make up for the dropped ones")
+    if torch.allclose(got, inp * (1 - p), rtol=1e-5, atol=1e-6):
+        _fail(f"{name}: the kept {unit} are input * (1 - p); they should be input / (1 - p)",
+              "scaling by (1 - p) is what old-style dropout did at test time; inverted "
+              "dropout divides by (1 - p) during training instead")
+    if torch.allclose(got, inp / p, rtol=1e-5, atol=1e-6):
+        _fail(f"{name}: the kept {unit} are input / p; they should be input / (1 - p)",
+              "p is the probability to drop; the probability to keep is 1 - p")
+    worst = (got - want).abs().argmax()
+    _fail(f"{name}: a kept value should be input / (1 - p); largest difference "
+          f"{(got - want).abs().max().item():.6g} (got {got[worst].item():.6g}, expected "
+          f"{want[worst].item():.6g})")
+
+
+def _check_fraction(dropped, total, p, name, unit):
+    """About a fraction p must be dropped: a 6-sigma band (plus one unit) around p."""
+    frac = dropped / total
+    band = 6 * (p * (1 - p) / total) ** 0.5 + 1 / total
+    if abs(frac - p) > band:
+        mistake = None
+        if abs(frac - (1 - p)) <= band:
+            mistake = ("p is the probability to DROP (zero) an element; a fraction 1 - p "
+                       "was dropped here")
+        _fail(f"{name}: {dropped} of {total} {unit} dropped ({frac:.3f}); with p = {p} "
+              f"expected about {p} (between {max(0, p - band):.3f} and "
+              f"{min(1, p + band):.3f})", mistake)
+
+
+def check_dropout(out, x, p, training=True, name="dropout(x, p)", quiet=False):
+    """Dropout's output for input ``x`` (with no zeros in ``x``): properties of any mask."""
+    check_shape(out, x.shape, name=name, quiet=True)
+    if not training:
+        _check_eval(out, x, name, quiet)
+        return
+    if torch.isnan(out).any() or torch.isinf(out).any():
+        _fail(f"{name}: the output holds NaN or inf",
+              "with p = 1 every element is dropped and 1/(1-p) divides by zero: "
+              "return zeros when p == 1" if p == 1 else None)
+    if p == 0 and not torch.equal(out, x):
+        _fail(f"{name}: with p = 0 nothing is dropped and the output equals the input")
+    _check_scaled(out, x, p, name, "elements")
+    _check_fraction(int((out == 0).sum()), out.numel(), p, name, "elements")
+    if not quiet:
+        print("\u2713 " + f"{name}: zeros and survivors scaled by 1/(1-p) as expected")
+
+
+def check_dropout2d(out, x, p, training=True, name="dropout2d(x, p)", quiet=False):
+    """Dropout2d's output for ``x`` of shape (N, C, H, W): whole channels dropped."""
+    check_shape(out, x.shape, name=name, dims="NCHW", quiet=True)
+    if not training:
+        _check_eval(out, x, name, quiet)
+        return
+    if torch.isnan(out).any() or torch.isinf(out).any():
+        _fail(f"{name}: the output holds NaN or inf",
+              "with p = 1 every channel is dropped and 1/(1-p) divides by zero: "
+              "return zeros when p == 1" if p == 1 else None)
+    n, c = x.shape[:2]
+    zero = (out == 0).reshape(n, c, -1)
+    all_zero, any_zero = zero.all(-1), zero.any(-1)
+    if (any_zero & ~all_zero).any():
+        _fail(f"{name}: some channels are only partly zero",
+              "single elements were dropped (that is nn.Dropout); Dropout2d drops whole "
+              "channels: draw one mask value per (sample, channel), shape (N, C, 1, 1)")
+    _check_scaled(out, x, p, name, "channels")
+    if n > 1 and 0 < p < 1 and c * n >= 64 and (all_zero == all_zero[:1]).all():
+        _fail(f"{name}: every sample lost the same channels",
+              "the mask has shape (1, C, 1, 1), shared by the whole batch; each sample "
+              "needs its own: (N, C, 1, 1)")
+    _check_fraction(int(all_zero.sum()), n * c, p, name, "channels")
+    if not quiet:
+        print("\u2713 " + f"{name}: whole channels dropped, survivors scaled by 1/(1-p)")
