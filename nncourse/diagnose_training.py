@@ -1,0 +1,236 @@
+"""Recognising the classic mistakes of a training loop, and saying so.
+
+A loop that forgets ``zero_grad``, steps before ``backward`` or evaluates in training mode
+still runs without an error; it only trains worse, or reports wrong numbers. The watchers
+here look at what the loop does to the model and the optimizer while it runs:
+
+- ``LoopWatcher`` hooks one parameter (to see each backward pass, and whether its ``.grad``
+  still held the previous gradient) and the optimizer (to see each step, and whether it
+  found a gradient);
+- ``ModeWatcher`` records, at every forward pass, whether the model was in training mode
+  and whether autograd was on;
+- ``check_training_loop`` and ``check_evaluation`` run a student's function under them and
+  raise ``CheckFailure`` with the mistake's name and its fix.
+"""
+import math
+
+import torch
+from torch import nn
+
+from nncourse.checks import CheckFailure, _passed
+
+# What the watcher writes down, one entry per event.
+BACKWARD = "backward"              # a backward pass reached a cleared .grad
+ACCUMULATE = "backward+accumulate"  # a backward pass added to the previous gradient
+STEP = "step"                      # optimizer.step() found a gradient
+STEP_NO_GRAD = "step-no-grad"      # optimizer.step() found no gradient (None or all zeros)
+
+MISSING_ZERO_GRAD = ("gradients accumulate across steps: .grad still held the previous "
+                     "batch's gradient when loss.backward() ran. Call optimizer.zero_grad() "
+                     "once per batch, before loss.backward()")
+STEP_BEFORE_BACKWARD = ("optimizer.step() ran before loss.backward(): the step used no "
+                        "gradient (or the previous batch's). The order is zero_grad, forward, "
+                        "loss, backward, step")
+ZERO_BETWEEN = ("optimizer.step() found no gradient although loss.backward() ran: "
+                "zero_grad() between backward and step wipes the gradient before it is used")
+NO_BACKWARD = "loss.backward() was never called: the parameters never get a gradient"
+NO_STEP = "optimizer.step() was never called: the weights never change"
+EVAL_IN_TRAIN_MODE = ("the model was in training mode during evaluation: dropout drops units "
+                      "at random and batch norm uses the batch's statistics. Call net.eval() "
+                      "before evaluating")
+EVAL_WITH_GRAD = ("autograd was on during evaluation: every forward pass built a graph for "
+                  "nothing. Evaluate inside `with torch.no_grad():`")
+MODE_NOT_RESTORED = ("the model was left in eval mode: the training loop that calls this "
+                     "would then train with dropout off. Put it back with net.train()")
+TRAIN_IN_EVAL_MODE = ("the model was in eval mode while it trained: call net.train() at the "
+                      "start of the epoch")
+KEPT_GRAPH = ("the loss came back as a tensor that holds its autograd graph: keeping it "
+              "keeps every batch's graph in memory. Use loss.item() to get a number")
+
+
+def _has_grad(p):
+    return p.grad is not None and bool(p.grad.abs().sum() > 0)
+
+
+def _trainable(net):
+    return [p for p in net.parameters() if p.requires_grad]
+
+
+class LoopWatcher:
+    """Watch the backward passes and optimizer steps of a training loop.
+
+    Use it as a context manager around the loop; ``events`` then lists what happened, in
+    order, and ``problems()`` names the mistakes it shows.
+    """
+
+    def __init__(self, net, optimizer):
+        self.net, self.optimizer = net, optimizer
+        self.events = []
+        self._handles = []
+
+    def __enter__(self):
+        params = _trainable(self.net)
+        if params:
+            probe = params[-1]  # the last layer's bias or weight: always in the graph
+
+            def on_grad(grad, p=probe):
+                self.events.append(ACCUMULATE if _has_grad(p) else BACKWARD)
+
+            self._handles.append(probe.register_hook(on_grad))
+
+        def before_step(optimizer, args, kwargs):
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            self.events.append(STEP if any(_has_grad(p) for p in params) else STEP_NO_GRAD)
+
+        self._handles.append(self.optimizer.register_step_pre_hook(before_step))
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        return False
+
+    def problems(self):
+        """The mistakes the recorded events show, as messages (empty when none)."""
+        events = self.events
+        backwards = [i for i, e in enumerate(events) if e in (BACKWARD, ACCUMULATE)]
+        steps = [i for i, e in enumerate(events) if e in (STEP, STEP_NO_GRAD)]
+        found = []
+        if not backwards:
+            found.append(NO_BACKWARD)
+        if not steps:
+            found.append(NO_STEP)
+        if not backwards or not steps:
+            return found
+        if steps[0] < backwards[0]:
+            found.append(STEP_BEFORE_BACKWARD)
+        elif any(events[i] == STEP_NO_GRAD for i in steps):
+            found.append(ZERO_BETWEEN)
+        if ACCUMULATE in events:
+            found.append(MISSING_ZERO_GRAD)
+        return found
+
+
+class ModeWatcher:
+    """Record ``(net.training, torch.is_grad_enabled())`` at every forward pass of ``net``."""
+
+    def __init__(self, net):
+        self.net = net
+        self.calls = []
+        self._handle = None
+
+    def __enter__(self):
+        def before_forward(module, args):
+            self.calls.append((module.training, torch.is_grad_enabled()))
+
+        self._handle = self.net.register_forward_pre_hook(before_forward)
+        return self
+
+    def __exit__(self, *exc):
+        self._handle.remove()
+        return False
+
+    def eval_problems(self, training_after, training_before=True):
+        """Mistakes of an evaluation function, given the model's mode after it ran."""
+        found = []
+        if any(training for training, _ in self.calls):
+            found.append(EVAL_IN_TRAIN_MODE)
+        if any(grad for _, grad in self.calls):
+            found.append(EVAL_WITH_GRAD)
+        if training_before and not training_after:
+            found.append(MODE_NOT_RESTORED)
+        return found
+
+
+class RecordingLoss(nn.Module):
+    """Wrap a loss function and write down each training loss and its batch size."""
+
+    def __init__(self, loss_fn):
+        super().__init__()
+        self.loss_fn = loss_fn
+        self.values, self.sizes = [], []
+
+    def forward(self, output, target):
+        loss = self.loss_fn(output, target)
+        if loss.requires_grad:  # a training loss, not one computed for logging
+            self.values.append(loss.item())
+            self.sizes.append(len(target))
+        return loss
+
+    def weighted_mean(self):
+        return sum(v * n for v, n in zip(self.values, self.sizes)) / max(sum(self.sizes), 1)
+
+
+def _raise(problems, what):
+    lines = "\n".join(f"- {p}" for p in problems)
+    raise CheckFailure(f"{what}:\n{lines}")
+
+
+def check_training_loop(train_fn, net, loader, loss_fn, optimizer, name="train_epoch",
+                        rtol=1e-4, quiet=False):
+    """Run ``train_fn(net, loader, loss_fn, optimizer)`` under watch; return its result.
+
+    Fails, naming the mistake, when gradients accumulate across steps, when ``step`` comes
+    before ``backward``, when the model trains in eval mode, when the result is a tensor
+    holding a graph, or when it is not the mean training loss weighted by batch size.
+    """
+    recording = RecordingLoss(loss_fn)
+    with LoopWatcher(net, optimizer) as loop, ModeWatcher(net) as modes:
+        try:
+            result = train_fn(net, loader, recording, optimizer)
+        except RuntimeError as err:
+            if "modified by an inplace operation" not in str(err):
+                raise
+            _raise([STEP_BEFORE_BACKWARD + " (here step() changed the weights in place "
+                    "after the forward pass had saved them, so backward() failed)"],
+                   f"{name} crashed in loss.backward()")
+    problems = loop.problems()
+    if modes.calls and not any(training for training, _ in modes.calls):
+        problems.append(TRAIN_IN_EVAL_MODE)
+    if problems:
+        _raise(problems, f"{name} runs, but the loop has a mistake")
+    if isinstance(result, torch.Tensor):
+        if result.requires_grad:
+            _raise([KEPT_GRAPH], f"{name} returned a tensor")
+        result = result.item() if result.numel() == 1 else result
+    if result is None:
+        raise CheckFailure(f"{name} returned None: return the mean loss of the epoch")
+    if not isinstance(result, (int, float)):
+        raise CheckFailure(f"{name} should return a number, got {type(result).__name__}")
+    expected = recording.weighted_mean()
+    if not math.isclose(result, expected, rel_tol=rtol, abs_tol=1e-6):
+        message = (f"{name} returned {result:.6g}, but the mean training loss of the epoch "
+                   f"(each batch's loss weighted by its size) is {expected:.6g}")
+        values, sizes = recording.values, recording.sizes
+        if values and math.isclose(result, sum(values) / len(values), rel_tol=rtol):
+            message += ("\nHint: that is the plain mean of the batch losses; the last batch "
+                        "is smaller, so weight each loss by len(y) and divide by the number "
+                        "of samples")
+        elif values and math.isclose(result, values[-1], rel_tol=rtol):
+            message += "\nHint: that is the last batch's loss only"
+        elif values and math.isclose(result, sum(v * n for v, n in zip(values, sizes)),
+                                     rel_tol=rtol):
+            message += "\nHint: that is the sum; divide by the number of samples"
+        raise CheckFailure(message)
+    _passed(f"{name}: zero_grad, backward and step in the right order; mean loss "
+            f"{result:.4f}", quiet)
+    return result
+
+
+def check_evaluation(eval_fn, net, *args, name="evaluate", quiet=False):
+    """Run ``eval_fn(net, *args)`` under watch (model in training mode); return its result.
+
+    Fails, naming the mistake, when the model is in training mode during evaluation, when
+    autograd is on, or when the model is not put back into training mode afterwards.
+    """
+    net.train()
+    with ModeWatcher(net) as modes:
+        result = eval_fn(net, *args)
+    if not modes.calls:
+        raise CheckFailure(f"{name} never called the model")
+    problems = modes.eval_problems(training_after=net.training, training_before=True)
+    if problems:
+        _raise(problems, f"{name} runs, but it has a mistake")
+    _passed(f"{name}: eval mode, no autograd, training mode restored", quiet)
+    return result

@@ -1,0 +1,95 @@
+"""The training-loop recognisers name each classic mistake, and pass a correct loop."""
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from nncourse.checks import CheckFailure
+from nncourse.diagnose_training import (
+    EVAL_IN_TRAIN_MODE, EVAL_WITH_GRAD, KEPT_GRAPH, MISSING_ZERO_GRAD, MODE_NOT_RESTORED,
+    STEP_BEFORE_BACKWARD, ZERO_BETWEEN, check_evaluation, check_training_loop)
+from nncourse.training import evaluate, train_epoch
+
+
+def _setup(n=40):
+    torch.manual_seed(0)
+    X, y = torch.randn(n, 4), torch.arange(n) % 3
+    loader = DataLoader(TensorDataset(X, y), batch_size=16)
+    net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.ReLU(), nn.Linear(8, 3))
+    return net, loader, nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), lr=0.1)
+
+
+def _loop(order, zero=True, item=True, mean="weighted"):
+    def train(net, loader, loss_fn, optimizer):
+        net.train()
+        total, count, values = 0.0, 0, []
+        for X, y in loader:
+            if zero and order != "zero-between":
+                optimizer.zero_grad()
+            loss = loss_fn(net(X), y)
+            if order == "step-first":
+                optimizer.step()
+                loss.backward()
+            elif order == "zero-between":
+                loss.backward()
+                optimizer.zero_grad()
+                optimizer.step()
+            else:
+                loss.backward()
+                optimizer.step()
+            values.append(loss.item() if item else loss)
+            total += loss.item() * len(y)
+            count += len(y)
+        if not item:
+            return sum(values) / len(values)
+        return total / count if mean == "weighted" else sum(values) / len(values)
+    return train
+
+
+def test_correct_loops_pass():
+    assert isinstance(check_training_loop(train_epoch, *_setup(), quiet=True), float)
+    check_training_loop(_loop("ok"), *_setup(), quiet=True)
+
+
+@pytest.mark.parametrize("loop, message", [
+    (_loop("ok", zero=False), MISSING_ZERO_GRAD),
+    (_loop("step-first"), STEP_BEFORE_BACKWARD),
+    (_loop("step-first", zero=False), STEP_BEFORE_BACKWARD),
+    (_loop("zero-between"), ZERO_BETWEEN),
+    (_loop("ok", item=False), KEPT_GRAPH),
+])
+def test_mistakes_are_named(loop, message):
+    with pytest.raises(CheckFailure) as err:
+        check_training_loop(loop, *_setup(), quiet=True)
+    assert message in str(err.value)
+
+
+def test_plain_mean_is_recognised():
+    with pytest.raises(CheckFailure, match="plain mean"):
+        check_training_loop(_loop("ok", mean="plain"), *_setup(), quiet=True)
+
+
+def test_evaluation_mistakes_are_named():
+    net, loader, loss_fn, _ = _setup()
+    check_evaluation(evaluate, net, loader, loss_fn, quiet=True)
+
+    def in_train_mode(net, loader):
+        with torch.no_grad():
+            return [net(X) for X, _ in loader]
+
+    def with_grad(net, loader):
+        net.eval()
+        out = [net(X) for X, _ in loader]
+        net.train()
+        return out
+
+    def not_restored(net, loader):
+        net.eval()
+        with torch.no_grad():
+            return [net(X) for X, _ in loader]
+
+    for fn, message in [(in_train_mode, EVAL_IN_TRAIN_MODE), (with_grad, EVAL_WITH_GRAD),
+                        (not_restored, MODE_NOT_RESTORED)]:
+        with pytest.raises(CheckFailure) as err:
+            check_evaluation(fn, net, loader, quiet=True)
+        assert message in str(err.value)
