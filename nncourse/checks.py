@@ -143,11 +143,11 @@ def check_shape(actual, expected, name="output", hint=None, dims=None, quiet=Fal
     message = f"{name}: expected shape {_fmt_shape(want)}, got {_fmt_shape(got)}"
     if len(got) != len(want):
         message += f": {len(want)} dimensions expected, {len(got)} found"
-        if math.prod(got) == math.prod(want):
+        if len(got) == len(want) - 1 and want[1:] == got:
+            message += " (the batch dimension is missing: a single sample needs unsqueeze(0))"
+        elif math.prod(got) == math.prod(want):
             message += (" (same number of elements: a view/reshape/flatten in the wrong "
-                        "place, or a lost batch dimension?)")
-        elif len(got) == len(want) - 1 and want[1:] == got:
-            message += " (the batch dimension is missing)"
+                        "place?)")
     else:
         differing = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
         message += ": " + ", ".join(
