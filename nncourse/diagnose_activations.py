@@ -6,6 +6,8 @@ tolerance). When the result instead matches what a known mistake would produce (
 over the wrong dimension, an ``exp`` that overflowed, the function instead of its
 derivative...), the message names the mistake and its fix.
 """
+import contextlib
+import functools
 import math
 
 import torch
@@ -73,6 +75,36 @@ def check_or_name(actual, expected, name, mistakes=None, atol=1e-5, rtol=1e-4, h
         raise
 
 
+@contextlib.contextmanager
+def forbidden(*names, reason="this exercise asks you to compute it by hand"):
+    """Inside the block, calling any of ``names`` (e.g. ``"torch.softmax"``) fails.
+
+    Used around a student's function call so that an exercise that asks for a formula
+    is not answered by the library function it is checked against.
+    """
+    saved = []
+
+    def blocker(path):
+        def blocked(*args, **kwargs):
+            raise CheckFailure(f"{path} is not allowed here: {reason}")
+        return blocked
+
+    try:
+        for path in names:
+            parts = path.split(".")
+            owner = functools.reduce(getattr, parts[1:-1], torch)
+            saved.append((owner, parts[-1], owner.__dict__.get(parts[-1], None),
+                          getattr(owner, parts[-1])))
+            setattr(owner, parts[-1], blocker(path))
+        yield
+    finally:
+        for owner, attr, own, _ in reversed(saved):
+            if own is None:
+                delattr(owner, attr)  # it was inherited: remove the shadowing blocker
+            else:
+                setattr(owner, attr, own)
+
+
 def _other_dims(x, dim):
     dim = dim % x.dim()
     return [d for d in range(x.dim()) if d != dim]
@@ -84,7 +116,8 @@ def _other_dims(x, dim):
 UNSTABLE_SOFTMAX = (
     f"exp(x) overflows to inf for x above about {EXP_OVERFLOW:.1f} in float32, and "
     "inf / inf is NaN. Softmax does not change when a constant is subtracted from every "
-    "logit, so subtract the maximum along dim first: exp(x - max) is at most 1.")
+    "logit, so subtract the maximum along dim first: exp(x - max) is at most 1 (the "
+    "maximum of the whole tensor is not enough: a row far below it underflows to 0 / 0).")
 
 LOG_OF_SOFTMAX = (
     "log(softmax(x)) underflows: a probability below about 1e-45 rounds to 0 in float32 "
@@ -116,8 +149,12 @@ def check_log_softmax(actual, x, dim, name="log_softmax(x, dim)", quiet=False):
     if isinstance(got, torch.Tensor) and got.shape == expected.shape:
         got64, want64 = _as_float64(got), _as_float64(expected)
         if (torch.isneginf(got64) & torch.isfinite(want64)).any():
+            label = known_mistake(got, {
+                UNSTABLE_SOFTMAX: lambda: x - x.exp().sum(dim, keepdim=True).log(),
+                LOG_OF_SOFTMAX: lambda: torch.softmax(x, dim).log(),
+            }, atol=1e-5, rtol=1e-5)
             raise CheckFailure(f"{name}: -inf where a finite log-probability is expected."
-                               f"\nKnown mistake: {LOG_OF_SOFTMAX}")
+                               + (f"\nKnown mistake: {label}" if label else ""))
     m = x.amax(dim, keepdim=True)
     mistakes = {f"log-softmax over dim {d} instead of dim {dim}": (
         lambda d=d: torch.log_softmax(x, d)) for d in _other_dims(x, dim)}
@@ -225,7 +262,7 @@ def check_gelu(actual, x, approximate="none", name="gelu(x)", quiet=False):
     check_or_name(actual, expected, name, mistakes, atol=1e-6, rtol=1e-4, quiet=quiet)
 
 
-def check_unchanged(x_after, x_before, name="the input"):
+def check_unchanged(x_after, x_before, name="the input", quiet=False):
     """The function under test must not have modified its input in place."""
     if not torch.equal(x_after, x_before):
         changed = int((x_after != x_before).sum())
@@ -233,6 +270,8 @@ def check_unchanged(x_after, x_before, name="the input"):
             f"{name} was modified: {changed} entries changed.\nKnown mistake: an in-place "
             "operation (relu_, clamp_, x[x < 0] = 0, inplace=True) overwrote a tensor the "
             "caller (or autograd) still needs; return a new tensor instead.")
+    if not quiet:
+        print(f"\u2713 {name} unchanged")
 
 
 def check_relu(actual, x, name="relu(x)", quiet=False):

@@ -1,0 +1,125 @@
+"""Plausible wrong answers for the chapter 4 exercises: each must lose its points."""
+
+# %% [mutant ex1_softmax] the textbook formula without subtracting the maximum (overflows)
+def softmax(x, dim):
+    e = x.exp()
+    return e / e.sum(dim, keepdim=True)
+
+# %% [mutant ex1_softmax] always normalises the last dimension, whatever dim says
+def softmax(x, dim):
+    e = (x - x.amax(-1, keepdim=True)).exp()
+    return e / e.sum(-1, keepdim=True)
+
+# %% [mutant ex1_softmax] subtracts the maximum of the whole tensor, not along dim
+def softmax(x, dim):
+    e = (x - x.max()).exp()
+    return e / e.sum(dim, keepdim=True)
+
+# %% [mutant ex1_softmax] sums without keepdim, so the division broadcasts wrongly
+def softmax(x, dim):
+    e = (x - x.amax(dim, keepdim=True)).exp()
+    return e / e.sum(dim)
+
+# %% [mutant ex2_log_softmax] takes the log of a stable softmax (underflows to -inf)
+def log_softmax(x, dim):
+    e = (x - x.amax(dim, keepdim=True)).exp()
+    return (e / e.sum(dim, keepdim=True)).log()
+
+# %% [mutant ex2_log_softmax] subtracts the maximum inside the log-sum-exp only
+def log_softmax(x, dim):
+    m = x.amax(dim, keepdim=True)
+    return x - (x - m).exp().sum(dim, keepdim=True).log()
+
+# %% [mutant ex2_log_softmax] the plain formula x - log(sum(exp(x))) (overflows)
+def log_softmax(x, dim):
+    return x - x.exp().sum(dim, keepdim=True).log()
+
+# %% [mutant ex3_derivatives] applies the formulas to x instead of sigmoid(x) and tanh(x)
+def sigmoid_derivative(x):
+    return x * (1 - x)
+
+
+def tanh_derivative(x):
+    return 1 - x ** 2
+
+# %% [mutant ex3_derivatives] sigmoid' through exp(-x) (overflows) and tanh' without the square
+def sigmoid_derivative(x):
+    e = torch.exp(-x)
+    return e / (1 + e) ** 2
+
+
+def tanh_derivative(x):
+    return 1 - torch.tanh(x)
+
+# %% [mutant ex3_derivatives] right sigmoid', but tanh' written with the sigmoid pattern
+def sigmoid_derivative(x):
+    s = torch.sigmoid(x)
+    return s * (1 - s)
+
+
+def tanh_derivative(x):
+    t = torch.tanh(x)
+    return t * (1 - t)
+
+# %% [mutant ex4_relu_gelu] ReLU in place: the caller's tensor is overwritten
+def relu(x):
+    return x.clamp_(min=0)
+
+
+def gelu(x, approximate="none"):
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+        return 0.5 * x * (1 + torch.tanh(inner))
+    return x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+
+# %% [mutant ex4_relu_gelu] GELU ignores approximate and always uses the tanh formula
+def relu(x):
+    return torch.where(x > 0, x, torch.zeros_like(x))
+
+
+def gelu(x, approximate="none"):
+    inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+    return 0.5 * x * (1 + torch.tanh(inner))
+
+# %% [mutant ex4_relu_gelu] the normal CDF written as erf(x) without the sqrt(2)
+def relu(x):
+    return x * (x > 0)
+
+
+def gelu(x, approximate="none"):
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+        return 0.5 * x * (1 + torch.tanh(inner))
+    return x * 0.5 * (1 + torch.erf(x))
+
+# %% [mutant ex5_jacobian] only the diagonal s_i (1 - s_i)
+def softmax_jacobian(x):
+    s = torch.softmax(x, 0)
+    return torch.diag(s * (1 - s))
+
+# %% [mutant ex5_jacobian] the sign flipped: s s^T - diag(s)
+def softmax_jacobian(x):
+    s = torch.softmax(x, 0)
+    return torch.outer(s, s) - torch.diag(s)
+
+# %% [mutant ex5_jacobian] built from the logits instead of the probabilities
+def softmax_jacobian(x):
+    return torch.diag(x) - torch.outer(x, x)
+
+# %% [mutant ex6_chain] the upper bound 0.25 ** depth instead of the real product
+def sigmoid_chain_gradient(x, depth):
+    return torch.full_like(x, 0.25 ** depth)
+
+# %% [mutant ex6_chain] every factor taken at the first input x
+def sigmoid_chain_gradient(x, depth):
+    s = torch.sigmoid(x)
+    return (s * (1 - s)) ** depth
+
+# %% [mutant ex6_chain] one factor too few (the loop stops early)
+def sigmoid_chain_gradient(x, depth):
+    grad = torch.ones_like(x)
+    a = torch.sigmoid(x)
+    for _ in range(depth - 1):
+        grad = grad * a * (1 - a)
+        a = torch.sigmoid(a)
+    return grad
