@@ -28,8 +28,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch, torchvision, nbgrader, nbval, nncourse, autograders"
 	@touch $(STAMP)
 
+# JupyterLab refuses to run as root unless told (containers, CI images run as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \
