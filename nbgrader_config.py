@@ -48,3 +48,8 @@ c.DeduplicateIds.enabled = True
 
 c.Autograde.create_student = True
 c.GenerateAssignment.create_assignment = True
+
+# Several courses (or sections) may share one exchange on a JupyterHub: keep them apart,
+# and stamp submissions in one timezone so that late penalties are computed the same way.
+c.Exchange.path_includes_course = True
+c.Exchange.timezone = "UTC"
