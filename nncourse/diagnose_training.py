@@ -167,18 +167,65 @@ def _raise(problems, what):
     raise CheckFailure(f"{what}:\n{lines}")
 
 
-def check_training_loop(train_fn, net, loader, loss_fn, optimizer, name="train_epoch",
-                        rtol=1e-4, quiet=False):
-    """Run ``train_fn(net, loader, loss_fn, optimizer)`` under watch; return its result.
+def _as_number(value, name):
+    """A returned loss as a float; a tensor that holds a graph is the known mistake."""
+    if isinstance(value, torch.Tensor):
+        if value.requires_grad:
+            _raise([KEPT_GRAPH], f"{name} returned a tensor")
+        if value.numel() == 1:
+            return value.item()
+    if value is None:
+        raise CheckFailure(f"{name} returned None: return the loss (a number)")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CheckFailure(f"{name} should return numbers, got {type(value).__name__}")
+    return float(value)
+
+
+def _check_mean(result, recording, name, rtol):
+    expected = recording.weighted_mean()
+    if math.isclose(result, expected, rel_tol=rtol, abs_tol=1e-6):
+        return
+    message = (f"{name} returned {result:.6g}, but the mean training loss of the epoch "
+               f"(each batch's loss weighted by its size) is {expected:.6g}")
+    values, sizes = recording.values, recording.sizes
+    if values and math.isclose(result, sum(values) / len(values), rel_tol=rtol):
+        message += ("\nHint: that is the plain mean of the batch losses; the last batch "
+                    "is smaller, so weight each loss by len(y) and divide by the number "
+                    "of samples")
+    elif values and math.isclose(result, values[-1], rel_tol=rtol):
+        message += "\nHint: that is the last batch's loss only"
+    elif values and math.isclose(result, sum(v * n for v, n in zip(values, sizes)),
+                                 rel_tol=rtol):
+        message += "\nHint: that is the sum; divide by the number of samples"
+    raise CheckFailure(message)
+
+
+def _check_per_step(result, recording, name, rtol):
+    values = recording.values
+    if len(result) != len(values):
+        raise CheckFailure(f"{name} returned {len(result)} losses, but {len(values)} "
+                           "training steps ran: return one loss per step")
+    for k, (got, want) in enumerate(zip(result, values)):
+        got = _as_number(got, f"{name}: the loss of step {k}")
+        if not math.isclose(got, want, rel_tol=rtol, abs_tol=1e-6):
+            raise CheckFailure(f"{name}: the loss returned for step {k} is {got:.6g}, but "
+                               f"the loss computed in that step was {want:.6g}")
+
+
+def check_training_loop(train_fn, net, loader, loss_fn, optimizer, *args,
+                        name="train_epoch", rtol=1e-4, quiet=False):
+    """Run ``train_fn(net, loader, loss_fn, optimizer, *args)`` under watch.
 
     Fails, naming the mistake, when gradients accumulate across steps, when ``step`` comes
-    before ``backward``, when the model trains in eval mode, when the result is a tensor
-    holding a graph, or when it is not the mean training loss weighted by batch size.
+    before ``backward``, when the model trains in eval mode, or when a returned loss is a
+    tensor holding its graph. A returned number must be the epoch's mean training loss
+    (weighted by batch size); a returned list must hold each step's loss. Returns the
+    result, with losses as floats.
     """
     recording = RecordingLoss(loss_fn)
     with LoopWatcher(net, optimizer) as loop, ModeWatcher(net) as modes:
         try:
-            result = train_fn(net, loader, recording, optimizer)
+            result = train_fn(net, loader, recording, optimizer, *args)
         except RuntimeError as err:
             if "modified by an inplace operation" not in str(err):
                 raise
@@ -190,31 +237,15 @@ def check_training_loop(train_fn, net, loader, loss_fn, optimizer, name="train_e
         problems.append(TRAIN_IN_EVAL_MODE)
     if problems:
         _raise(problems, f"{name} runs, but the loop has a mistake")
-    if isinstance(result, torch.Tensor):
-        if result.requires_grad:
-            _raise([KEPT_GRAPH], f"{name} returned a tensor")
-        result = result.item() if result.numel() == 1 else result
-    if result is None:
-        raise CheckFailure(f"{name} returned None: return the mean loss of the epoch")
-    if not isinstance(result, (int, float)):
-        raise CheckFailure(f"{name} should return a number, got {type(result).__name__}")
-    expected = recording.weighted_mean()
-    if not math.isclose(result, expected, rel_tol=rtol, abs_tol=1e-6):
-        message = (f"{name} returned {result:.6g}, but the mean training loss of the epoch "
-                   f"(each batch's loss weighted by its size) is {expected:.6g}")
-        values, sizes = recording.values, recording.sizes
-        if values and math.isclose(result, sum(values) / len(values), rel_tol=rtol):
-            message += ("\nHint: that is the plain mean of the batch losses; the last batch "
-                        "is smaller, so weight each loss by len(y) and divide by the number "
-                        "of samples")
-        elif values and math.isclose(result, values[-1], rel_tol=rtol):
-            message += "\nHint: that is the last batch's loss only"
-        elif values and math.isclose(result, sum(v * n for v, n in zip(values, sizes)),
-                                     rel_tol=rtol):
-            message += "\nHint: that is the sum; divide by the number of samples"
-        raise CheckFailure(message)
-    _passed(f"{name}: zero_grad, backward and step in the right order; mean loss "
-            f"{result:.4f}", quiet)
+    if isinstance(result, (list, tuple)):
+        _check_per_step(result, recording, name, rtol)
+        result = [_as_number(v, name) for v in result]
+        summary = f"{len(result)} losses, the last {result[-1]:.4f}" if result else "no loss"
+    else:
+        result = _as_number(result, name)
+        _check_mean(result, recording, name, rtol)
+        summary = f"mean loss {result:.4f}"
+    _passed(f"{name}: zero_grad, backward and step in the right order; {summary}", quiet)
     return result
 
 

@@ -93,3 +93,27 @@ def test_evaluation_mistakes_are_named():
         with pytest.raises(CheckFailure) as err:
             check_evaluation(fn, net, loader, quiet=True)
         assert message in str(err.value)
+
+
+def _steps(keep_tensors=False, shift=False):
+    def train(net, loader, loss_fn, optimizer):
+        net.train()
+        losses = []
+        for X, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(net(X), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss if keep_tensors else loss.item())
+        return losses[1:] + losses[:1] if shift else losses
+    return train
+
+
+def test_per_step_losses():
+    losses = check_training_loop(_steps(), *_setup(), quiet=True)
+    assert len(losses) == 3 and all(isinstance(v, float) for v in losses)
+    with pytest.raises(CheckFailure) as err:
+        check_training_loop(_steps(keep_tensors=True), *_setup(), quiet=True)
+    assert KEPT_GRAPH in str(err.value)
+    with pytest.raises(CheckFailure, match="step 0"):
+        check_training_loop(_steps(shift=True), *_setup(), quiet=True)
