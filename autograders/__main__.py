@@ -17,6 +17,10 @@ def main(argv=None):
     p.add_argument("--each", action="store_true",
                    help="grade every mutant in its own notebook (slower)")
 
+    p = sub.add_parser("grade", help="grade a class: parallel, bounded, into grades.csv")
+    from autograders.grade import add_arguments as add_grade_arguments
+    add_grade_arguments(p)
+
     p = sub.add_parser("execute", help="re-execute lessons in place (their outputs)")
     p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/)")
 
@@ -37,6 +41,9 @@ def main(argv=None):
     if args.command == "mutants":
         from autograders.mutants import main as mutants_main
         return mutants_main(args.assignments, args.workers, args.each)
+    if args.command == "grade":
+        from autograders.grade import main as grade_main
+        return grade_main(args)
     if args.command == "execute":
         from autograders.execute import execute_in_place
         execute_in_place(args.notebooks)

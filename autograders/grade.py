@@ -1,0 +1,638 @@
+"""``python -m autograders grade``: grade a whole class, in parallel, safely, losing nothing.
+
+    python -m autograders grade [SUBMISSIONS] [--assignment ID] [--workers N] [--out DIR]
+
+The steps (each a function below):
+
+1. **collect** the input (``autograders.collect``): a folder in nbgrader's layout, an LMS
+   zip, or (no SUBMISSIONS) the bundled sample class; one ``Entry`` per student and
+   assignment;
+2. **repair** each notebook (``autograders.repair``) and scan the student's cells for
+   tampering (``autograders.tamper``); a file that cannot be read becomes ``unreadable``,
+   an absent one ``missing``;
+3. **prepare the record**: ``DIR`` is an nbgrader course folder (config, sources,
+   ``gradebook.db``); ``generate_assignment`` brings the gradebook's assignments up to date;
+4. **grade** in ``--workers`` processes (``autograders.worker``), each with a scratch
+   course and gradebook of its own, all forking their kernels from one zygote that has
+   torch imported (``autograders.zygote``); per-cell and per-notebook time limits and a
+   memory cap per kernel (``autograders.kernel_proxy``);
+5. **merge** every result into the record gradebook, one at a time (only this process
+   writes it), and copy the autograded notebooks and the feedback into ``DIR``;
+6. **write** ``DIR/grades.csv``, ``DIR/report.html`` and ``DIR/grading.json`` (the status
+   and flags of every row, kept across runs so that grading a late submission keeps the
+   earlier rows).
+
+The exit code is 0 when the batch completed, whatever the submissions did.
+"""
+import csv
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import nbformat
+
+from autograders import ROOT, SOURCE, assignments
+from autograders.collect import Entry, collect, release_notebooks
+from autograders.repair import REPAIR_FLAGS, Unreadable, match_notebooks, read_notebook
+from autograders.repair import repair_notebook
+from autograders.tamper import scan
+
+# Every status, most severe last among those that come from running the notebook.
+STATUSES = {
+    "ok": "graded; nothing unusual",
+    "repaired": "graded after the notebook was repaired (see flags: renamed, nbformat3, "
+                "invalid-json, metadata-restored, duplicate-ids, cells-reinserted, "
+                "cell-type-restored, locked-edited)",
+    "timeout": "a cell ran past the per-cell limit (it scores zero, later cells were "
+               "graded) or the notebook ran past its own limit (cells not reached "
+               "score zero)",
+    "crashed": "the kernel died (os._exit, exit(), a crash) or the code called "
+               "sys.exit; cells before it are scored, later ones run in a fresh kernel",
+    "memory": "the kernel went over the memory cap and was stopped (or an allocation "
+              "failed at the cap); the rest of the batch went on",
+    "unreadable": "the file is not a notebook that can be read or repaired; score 0",
+    "missing": "nothing was handed in for this assignment; score 0",
+    "unknown": "files that belong to no assignment of the course, or to no student; "
+               "not graded",
+    "error": "the grader failed on this submission (details in grading.json); score 0",
+}
+RUN_STATUS_ORDER = ["timeout", "crashed", "memory"]
+CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "flags"]
+LOCK_NAME = ".grading.lock"
+
+
+class GradeSettings:
+    def __init__(self, workers=None, cell_timeout=None, notebook_timeout=600, memory_gb=4.0,
+                 max_output_mb=1.0, fork=True, keep_scratch=False, quiet=False):
+        self.workers = max(1, int(workers or os.cpu_count() or 1))
+        self.cell_timeout = cell_timeout
+        self.notebook_timeout = int(notebook_timeout)
+        self.memory = int(float(memory_gb) * 2**30)
+        self.max_output_bytes = int(float(max_output_mb) * 2**20)
+        self.fork = bool(fork) and sys.platform.startswith("linux")
+        self.keep_scratch = keep_scratch
+        self.quiet = quiet
+
+
+def _say(settings, text):
+    if not settings.quiet:
+        print(text, flush=True)
+
+
+# ----------------------------------------------------------------------------------------
+# 2. repair
+
+
+def stage(entry, staging):
+    """Repair the entry's notebooks into ``staging/<student>/<assignment>/``.
+
+    Sets the entry's status (``unreadable``, ``missing``) when it cannot be graded and
+    returns the staged folder, else None.
+    """
+    if entry.status or entry.folder is None:
+        entry.status = entry.status or "missing"
+        return None
+    release = release_notebooks(entry.assignment)
+    found, extra = match_notebooks(entry.folder, release)
+    extra = [f for f in extra if Path(f).name != "timestamp.txt"]
+    if extra:
+        entry.flags.append("extra-files")
+        entry.notes.append("not used for grading: " + ", ".join(sorted(extra)[:10]))
+    if not found:
+        entry.status = "missing"
+        entry.notes.append("no notebook of the assignment in the folder")
+        return None
+    dest = Path(staging, entry.student, entry.assignment)
+    dest.mkdir(parents=True, exist_ok=True)
+    timestamp = Path(entry.folder, "timestamp.txt")
+    if timestamp.is_file():
+        shutil.copy(timestamp, dest / "timestamp.txt")
+        entry.timestamp = timestamp.read_text().strip()[:100]
+    readable = 0
+    for name, (path, renamed) in found.items():
+        try:
+            nb, flags = read_notebook(path.read_bytes())
+            fixed = repair_notebook(nb, release[name], flags)
+        except (Unreadable, ValueError, nbformat.ValidationError) as exc:
+            entry.notes.append(f"{path.name}: {exc}")
+            continue
+        except Exception as exc:  # a notebook that breaks the repair: say so, go on
+            entry.notes.append(f"{path.name}: could not be repaired ({type(exc).__name__})")
+            continue
+        readable += 1
+        if renamed:
+            fixed.flag("renamed", f"{path.name} graded as {name}")
+        entry.flags.extend(f for f in fixed.flags if f not in entry.flags)
+        entry.notes.extend(fixed.notes)
+        student_cells = [c.source for c in fixed.nb.cells if c.cell_type == "code" and
+                         not c.metadata.get("nbgrader", {}).get("locked")]
+        for flag in scan(student_cells):
+            if flag not in entry.flags:
+                entry.flags.append(flag)
+        nbformat.write(fixed.nb, dest / name)
+    missing = sorted(set(release) - set(found))
+    if missing:
+        entry.flags.append("missing-notebook")
+        entry.notes.append("not handed in: " + ", ".join(missing))
+    if not readable:
+        entry.status = "unreadable"
+        shutil.rmtree(dest, ignore_errors=True)
+        return None
+    return dest
+
+
+# ----------------------------------------------------------------------------------------
+# 3. the record
+
+
+def prepare_record(out, assignment_ids, scratch):
+    """Make ``out`` an nbgrader course whose gradebook knows the assignments."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import Config, PyFileConfigLoader
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if out.resolve() != ROOT.resolve():
+        config = out / "nbgrader_config.py"
+        if not config.exists():
+            text = (ROOT / "nbgrader_config.py").read_text()
+            text += ("\n# Added by `python -m autograders grade`: feedback shows test results\n"
+                     "# and failure messages, never the source of hidden tests.\n"
+                     "c.GenerateFeedback.preprocessors = [\n"
+                     "    'nbgrader.preprocessors.GetGrades',\n"
+                     "    'autograders.worker.FeedbackFilter',\n"
+                     "    'nbconvert.preprocessors.CSSHTMLHeaderPreprocessor']\n")
+            config.write_text(text)
+        for aid in assignment_ids:
+            shutil.copytree(SOURCE / aid, out / "source" / aid, dirs_exist_ok=True)
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(out)).load_config()
+    extra = Config()
+    extra.CourseDirectory.root = str(out)
+    extra.CourseDirectory.release_directory = str(Path(scratch, "release"))
+    extra.BaseConverter.force = True
+    extra.GenerateAssignment.create_assignment = True
+    cfg.merge(extra)
+    for aid in assignment_ids:
+        coursedir = CourseDirectory(config=cfg)
+        coursedir.assignment_id = aid
+        converter = GenerateAssignment(coursedir=coursedir, config=cfg)
+        converter.log.setLevel("ERROR")
+        converter.start()
+    return out / "gradebook.db"
+
+
+def _db_url(path):
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def merge(db_url, entry, result):
+    """Write one worker's grades for ``entry`` into the record gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(entry.student)
+        kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
+        sub = gb.update_or_create_submission(entry.assignment, entry.student, **kwargs)
+        for nb in sub.notebooks:
+            cells = result["notebooks"].get(nb.name, {})
+            comments = result["comments"].get(nb.name, {})
+            for grade in nb.grades:
+                got = cells.get(grade.name)
+                grade.auto_score = got["auto_score"] if got else 0.0
+                grade.needs_manual_grade = got["needs_manual_grade"] if got else False
+            for comment in nb.comments:
+                comment.auto_comment = comments.get(comment.name)
+        gb.db.commit()
+
+
+def record_absent(db_url, entry):
+    """A row without a graded submission: the student is known, no stale submission stays."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(entry.student)
+        if entry.assignment:
+            try:
+                gb.find_submission(entry.assignment, entry.student)
+            except MissingEntry:
+                return
+            gb.remove_submission(entry.assignment, entry.student)
+
+
+# ----------------------------------------------------------------------------------------
+# 4. grading
+
+
+def _settings_for_workers(settings, scratch, record_db, assignment_ids, zygote_socket):
+    threads = max(1, (os.cpu_count() or 1) // settings.workers)
+    return {
+        "scratch": str(scratch),
+        "config": str(Path(record_db).parent / "nbgrader_config.py"),
+        "gradebook": str(record_db),
+        "sources": {aid: str(SOURCE / aid) for aid in assignment_ids},
+        "zygote_socket": zygote_socket,
+        "cell_timeout": settings.cell_timeout,
+        "notebook_timeout": settings.notebook_timeout,
+        "max_output_bytes": settings.max_output_bytes,
+        "kernel_env": {
+            "AUTOGRADERS_MEMORY": str(settings.memory),
+            "AUTOGRADERS_HARD_LIMIT": str(settings.notebook_timeout + 60),
+            "AUTOGRADERS_THREADS": str(threads),
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            "NNCOURSE_DEVICE": "cpu",
+            "CUDA_VISIBLE_DEVICES": "",
+            "PYTHONWARNINGS": "ignore",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        },
+    }
+
+
+def run_jobs(jobs, worker_settings, workers, on_result):
+    """Grade ``jobs`` in a pool of workers; call ``on_result(job, result)`` for each.
+
+    A worker that dies takes its pool down with it: the jobs still open go to a fresh
+    pool, and a job that breaks two pools is reported as an error.
+    """
+    import multiprocessing
+
+    tries = {id(job): 0 for job in jobs}
+    todo = list(jobs)
+    context = multiprocessing.get_context("spawn")
+    barren = 0  # pools in a row that broke before returning anything
+    while todo:
+        retry, returned = [], 0
+        size = max(1, min(workers, len(todo)))
+        with ProcessPoolExecutor(size, mp_context=context, initializer=_init_worker,
+                                 initargs=(worker_settings,)) as pool:
+            futures = {pool.submit(_grade_job, job): job for job in todo}
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    tries[id(job)] += 1
+                    if tries[id(job)] < 2:
+                        retry.append(job)
+                        continue
+                    result = {"error": "a grading worker died twice on this submission"}
+                except Exception as exc:
+                    result = {"error": f"{type(exc).__name__}: {exc}"}
+                returned += 1
+                on_result(job, result)
+        barren = barren + 1 if retry and not returned else 0
+        if barren >= 2:
+            raise RuntimeError("the grading workers die before grading anything: see the "
+                               "worker logs (run with --keep-scratch)")
+        todo = retry
+
+
+def _init_worker(settings):
+    from autograders.worker import init_worker
+    init_worker(settings)
+
+
+def _grade_job(job):
+    from autograders.worker import grade_job
+    return grade_job(job)
+
+
+# ----------------------------------------------------------------------------------------
+# 5. statuses
+
+
+def status_of(entry, result):
+    """The status and extra flags of a graded entry, from the worker's reports."""
+    if result.get("error"):
+        return "error", []
+    flags, found = [], set()
+    for report in result.get("reports", {}).values():
+        if report.get("memory"):
+            found.add("memory")
+            flags += [f"memory:{c}" for c in report["memory"]]
+        if report.get("crashes"):
+            found.add("crashed")
+            flags += [f"crashed:{c}" for c in report["crashes"]]
+        if report.get("timeouts") or report.get("deadline"):
+            found.add("timeout")
+            flags += [f"timeout:{c}" for c in report["timeouts"]]
+            if report.get("deadline"):
+                flags.append("notebook-time-limit")
+        if report.get("truncated"):
+            flags.append("output-truncated")
+        for family in sorted(report.get("tamper") or {}):
+            flags.append(f"tamper:{family}")
+    for folder in (result.get("autograded"),):
+        if folder and Path(folder).is_dir():
+            for path in sorted(Path(folder).glob("*.ipynb")):
+                nb = nbformat.read(path, as_version=4)
+                for cell in nb.cells:
+                    for out in cell.get("outputs", []):
+                        if out.get("output_type") != "error":
+                            continue
+                        name = cell.metadata.get("nbgrader", {}).get("grade_id", "cell")
+                        if out.get("ename") == "SystemExit":
+                            found.add("crashed")
+                            flags.append(f"crashed:{name}")
+                        elif out.get("ename") == "MemoryError" or (
+                                "allocat" in str(out.get("evalue", "")) and
+                                "memory" in str(out.get("evalue", "")).lower()):
+                            found.add("memory")
+                            flags.append(f"memory:{name}")
+    for status in reversed(RUN_STATUS_ORDER):
+        if status in found:
+            return status, _unique(flags)
+    return ("repaired" if any(f in REPAIR_FLAGS for f in entry.flags) else "ok"), \
+        _unique(flags)
+
+
+def _unique(items):
+    seen, out = set(), []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# 6. outputs
+
+
+def _copy_tree(src, dest):
+    if src and Path(src).is_dir():
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(src, dest)
+
+
+def _keep_input(entry, out, max_bytes=20 << 20):
+    """The files as handed in, under ``out/submitted`` (the record of what was graded)."""
+    if entry.folder is None or not entry.assignment:
+        return
+    dest = Path(out, "submitted", entry.student, entry.assignment)
+    shutil.rmtree(dest, ignore_errors=True)
+    for path in sorted(Path(entry.folder).rglob("*")):
+        if path.is_file() and path.stat().st_size <= max_bytes:
+            target = dest / path.relative_to(entry.folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+
+
+def load_state(out):
+    path = Path(out, "grading.json")
+    if path.exists():
+        try:
+            return json.loads(path.read_text())
+        except ValueError:
+            pass
+    return {"rows": {}}
+
+
+def rows_from_record(db_url, state):
+    """grades.csv rows: status and flags from ``state``, scores from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    rows, columns = [], {}
+    with Gradebook(db_url) as gb:
+        known = {a.name: a for a in gb.assignments}
+        order = {aid: i for i, aid in enumerate(assignments())}
+        for key, info in sorted(state["rows"].items(),
+                                key=lambda kv: (order.get(kv[1]["assignment"], 999),
+                                                kv[1]["assignment"], kv[1]["student_id"])):
+            aid, student = info["assignment"], info["student_id"]
+            row = {"student_id": student, "assignment": aid, "status": info["status"],
+                   "flags": ";".join(info.get("flags", [])), "cells": {}}
+            assignment = known.get(aid)
+            row["max_score"] = _num(assignment.max_score) if assignment else ""
+            row["score"] = 0.0 if assignment else ""
+            if assignment:
+                for nb in assignment.notebooks:
+                    for cell in nb.grade_cells:
+                        columns.setdefault((aid, nb.name, cell.name), None)
+                        row["cells"][(aid, nb.name, cell.name)] = 0.0
+                try:
+                    sub = gb.find_submission(aid, student)
+                except MissingEntry:
+                    sub = None
+                if sub is not None:
+                    penalty = sub.late_submission_penalty or 0.0
+                    row["score"] = _num(max(0.0, sub.score - penalty))
+                    for nb in sub.notebooks:
+                        for grade in nb.grades:
+                            row["cells"][(aid, nb.name, grade.name)] = _num(grade.score)
+            rows.append(row)
+    names = _column_names(list(columns))
+    return rows, names
+
+
+def _num(value):
+    value = float(value or 0.0)
+    return int(value) if value.is_integer() else round(value, 4)
+
+
+def _column_names(keys):
+    """A column per graded cell: its id, made unique with the assignment when needed."""
+    counts = {}
+    for _, _, cell in keys:
+        counts[cell] = counts.get(cell, 0) + 1
+    return {key: key[2] if counts[key[2]] == 1 else f"{key[0]}:{key[2]}" for key in keys}
+
+
+def write_csv(path, rows, names):
+    keys = list(names)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_FIELDS + [names[k] for k in keys])
+        for row in rows:
+            writer.writerow([row[k] for k in CSV_FIELDS] +
+                            [row["cells"].get(k, "") for k in keys])
+
+
+# ----------------------------------------------------------------------------------------
+# The command
+
+
+def grade(submissions=None, assignment=None, out="grades", settings=None):
+    """Grade a class; return a summary dict (see ``main`` for the command line)."""
+    settings = settings or GradeSettings()
+    began = time.perf_counter()
+    import warnings
+    warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy chatter
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    lock = _lock(out)
+    scratch = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
+    zygote = None
+    try:
+        entries = collect(submissions, scratch / "input", assignment)
+        graded_ids = sorted({e.assignment for e in entries if e.assignment and
+                             e.status != "unknown"}, key=lambda a: assignments().index(a)
+                            if a in assignments() else 999)
+        _say(settings, f"grade: {len(entries)} rows ({len(graded_ids)} assignments: "
+                       f"{', '.join(graded_ids) or '-'})")
+        jobs = []
+        if settings.fork and graded_ids:
+            from autograders.zygote import Zygote
+            zygote = Zygote(scratch / "zygote").start()  # imports torch while we go on
+        for entry in entries:
+            staged = stage(entry, scratch / "staged") if not entry.status else None
+            if staged:
+                jobs.append({"student": entry.student, "assignment": entry.assignment,
+                             "staged": str(staged)})
+        record_db = prepare_record(out, graded_ids, scratch) if graded_ids else \
+            out / "gradebook.db"
+        db_url = _db_url(record_db)
+        by_key = {e.key: e for e in entries}
+        state = load_state(out)
+        results = {}
+
+        def on_result(job, result):
+            entry = by_key[(job["student"], job["assignment"])]
+            results[entry.key] = result
+            entry.status, flags = status_of(entry, result)
+            entry.flags += [f for f in flags if f not in entry.flags]
+            if result.get("error"):
+                entry.notes.append(result["error"].splitlines()[0][:300])
+                record_absent(db_url, entry)
+            else:
+                merge(db_url, entry, result)
+                base = Path(out)
+                _copy_tree(result.get("autograded"),
+                           base / "autograded" / entry.student / entry.assignment)
+                _copy_tree(result.get("feedback"),
+                           base / "feedback" / entry.student / entry.assignment)
+            done = len(results)
+            _say(settings, f"  [{done}/{len(jobs)}] {entry.student} {entry.assignment}: "
+                           f"{entry.status} ({result.get('seconds', 0):.1f} s)")
+
+        if jobs:
+            if zygote is not None:
+                try:
+                    zygote.wait_ready()
+                except RuntimeError as exc:  # kernels start the slow way then
+                    _say(settings, f"grade: no zygote ({exc}); starting kernels one by one")
+                    zygote.stop()
+                    zygote = None
+            worker_settings = _settings_for_workers(
+                settings, scratch / "workers", record_db, graded_ids,
+                zygote.socket if zygote else None)
+            (scratch / "workers").mkdir()
+            run_jobs(jobs, worker_settings, settings.workers, on_result)
+        for entry in entries:
+            if entry.key not in results and entry.assignment and entry.status != "unknown" \
+                    and record_db.exists():
+                record_absent(db_url, entry)
+            _keep_input(entry, out)
+        for entry in entries:
+            state["rows"][f"{entry.assignment}/{entry.student}"] = {
+                "student_id": entry.student, "assignment": entry.assignment,
+                "status": entry.status, "flags": entry.flags, "notes": entry.notes,
+                "seconds": results.get(entry.key, {}).get("seconds"),
+                "feedback": sorted(
+                    str(p.relative_to(out)) for p in
+                    (out / "feedback" / entry.student / entry.assignment).glob("*.html"))
+                if entry.key in results else []}
+        state["statuses"] = STATUSES
+        if record_db.exists():
+            rows, names = rows_from_record(db_url, state)
+        else:
+            rows, names = _rows_without_record(state), {}
+        write_csv(out / "grades.csv", rows, names)
+        (out / "grading.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+        from autograders.report import write_report
+        write_report(out / "report.html", rows, names, state)
+        errors = [e for e in entries if e.status == "error"]
+        summary = {"rows": len(entries), "graded": len(jobs),
+                   "errors": len(errors),
+                   "statuses": _count(e.status for e in entries),
+                   "seconds": round(time.perf_counter() - began, 2), "out": str(out)}
+        _say(settings, f"grade: {summary['statuses']} in {summary['seconds']} s; "
+                       f"wrote {out / 'grades.csv'}, {out / 'report.html'}")
+        return summary
+    finally:
+        if zygote is not None:
+            zygote.stop()
+        if not settings.keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+        lock.close()
+
+
+def _lock(out):
+    """One grading run at a time per output folder (the record is one SQLite file)."""
+    import fcntl
+    handle = open(Path(out, LOCK_NAME), "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ValueError(f"{out} is being graded by another run") from None
+    return handle
+
+
+def _rows_without_record(state):
+    return [{"student_id": r["student_id"], "assignment": r["assignment"], "score": 0,
+             "max_score": "", "status": r["status"], "flags": ";".join(r["flags"]),
+             "cells": {}} for r in state["rows"].values()]
+
+
+def _count(items):
+    counts = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def main(args):
+    settings = GradeSettings(workers=args.workers, cell_timeout=args.cell_timeout,
+                             notebook_timeout=args.notebook_timeout, memory_gb=args.memory,
+                             max_output_mb=args.max_output, fork=not args.no_fork,
+                             keep_scratch=args.keep_scratch)
+    try:
+        summary = grade(args.submissions, args.assignment, args.out, settings)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"grade: the grader failed: {exc}", file=sys.stderr)
+        return 1
+    if summary["graded"] and summary["errors"] == summary["graded"]:
+        print("grade: every submission failed in the grader: see grading.json",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_arguments(parser):
+    parser.add_argument("submissions", nargs="?", default=None,
+                        help="folder (submitted/<student>/<assignment>/) or LMS zip; "
+                             "default: the bundled sample class")
+    parser.add_argument("--assignment", help="grade only this assignment")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="grading processes (default: the number of cores)")
+    parser.add_argument("--out", default="grades",
+                        help="output folder: an nbgrader course with the record gradebook, "
+                             "grades.csv, report.html, feedback/ (default: grades)")
+    parser.add_argument("--cell-timeout", type=int, default=None,
+                        help="seconds per cell (default: Execute.timeout of the config)")
+    parser.add_argument("--notebook-timeout", type=int, default=600,
+                        help="seconds per notebook (default: 600)")
+    parser.add_argument("--memory", type=float, default=4.0,
+                        help="memory cap per kernel in GiB (default: 4)")
+    parser.add_argument("--max-output", type=float, default=1.0,
+                        help="output kept per cell in MB (default: 1)")
+    parser.add_argument("--no-fork", action="store_true",
+                        help="start every kernel from scratch instead of forking it from a "
+                             "process that has torch imported (slower)")
+    parser.add_argument("--keep-scratch", action="store_true",
+                        help="keep the scratch folder (for debugging the grader)")

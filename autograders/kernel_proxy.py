@@ -1,0 +1,226 @@
+"""The kernel process that jupyter_client starts when grading: it watches the real kernel.
+
+The grading kernelspec runs ``python -m autograders.kernel_proxy [--socket PATH] -f
+CONNECTION_FILE``. The proxy gets the real kernel either forked from the zygote
+(``--socket``, see ``autograders.zygote``) or, without a zygote, started as a child
+process (``python -m ipykernel_launcher``). It stays small (standard library only, plus
+psutil when a process tree must be measured) and, while the kernel runs:
+
+- forwards SIGINT (an interrupt from jupyter_client) and SIGTERM to the kernel;
+- measures the resident memory of the kernel and its children ten times a second and
+  kills them when it passes the cap (``AUTOGRADERS_MEMORY`` bytes);
+- kills the kernel when it outlives its notebook's hard limit
+  (``AUTOGRADERS_HARD_LIMIT`` seconds) or when the grader that started it is gone;
+- writes what it did, one JSON object a line, to ``CONNECTION_FILE.events``;
+- exits with the kernel's exit code when the kernel ends, so jupyter_client sees a dead
+  kernel exactly when the kernel is dead.
+"""
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _rss(pid):
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def _tree_rss(pid):
+    try:
+        import psutil
+        proc = psutil.Process(pid)
+        total = proc.memory_info().rss
+        for child in proc.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+    except Exception:
+        return _rss(pid)
+
+
+class Kernel:
+    def __init__(self, args):
+        self.connection_file = os.path.abspath(args["connection_file"])
+        self.events = self.connection_file + ".events"
+        self.memory = int(os.environ.get("AUTOGRADERS_MEMORY") or 0)
+        self.hard_limit = float(os.environ.get("AUTOGRADERS_HARD_LIMIT") or 0)
+        self.pid = None
+        self.popen = None
+        self.conn = None
+
+    def event(self, **what):
+        what["time"] = round(time.time(), 3)
+        with open(self.events, "a") as f:
+            f.write(json.dumps(what) + "\n")
+
+    def start_forked(self, path, extra):
+        self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.conn.connect(path)
+        env = dict(os.environ)
+        request = {"connection_file": self.connection_file, "cwd": os.getcwd(),
+                   "env": env, "memory": self.memory, "extra_arguments": extra}
+        self.conn.sendall((json.dumps(request) + "\n").encode())
+        self.buffer = b""
+        reply = self._next_message(timeout=60)
+        if not reply or "pid" not in reply:
+            raise RuntimeError("the zygote did not fork a kernel")
+        self.pid = reply["pid"]
+
+    def start_exec(self, extra):
+        cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *extra]
+        preexec = None
+        if self.memory > 0:
+            memory = self.memory
+
+            def preexec():  # a generous address-space cap: torch maps a lot when imported
+                import resource
+                limit = memory + (8 << 30)
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # Same process group as the proxy: jupyter_client's kill of the group ends both,
+        # and its interrupt (SIGINT to the group) reaches the kernel directly.
+        env = dict(os.environ, JPY_PARENT_PID=str(os.getpid()))
+        self.popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, preexec_fn=preexec,
+                                      env=env)
+        self.pid = self.popen.pid
+
+    def _next_message(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self.conn], [], [], left)
+            if not ready:
+                return None
+            chunk = self.conn.recv(4096)
+            if not chunk:
+                return {"exit": None}
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def signal(self, sig):
+        if self.pid and self.popen is None:  # an exec'd kernel shares our group
+            try:
+                os.kill(self.pid, sig)
+            except OSError:
+                pass
+
+    def kill(self):
+        """Kill the kernel and whatever it started (not the proxy)."""
+        try:
+            import psutil
+            children = psutil.Process(self.pid).children(recursive=True)
+        except Exception:
+            children = []
+        targets = [lambda: os.kill(self.pid, signal.SIGKILL)]
+        if self.popen is None:  # a forked kernel leads a session of its own
+            targets.insert(0, lambda: os.killpg(self.pid, signal.SIGKILL))
+        targets += [lambda c=c: c.kill() for c in children]
+        for target in targets:
+            try:
+                target()
+            except Exception:
+                pass
+
+    def exit_code(self, timeout):
+        """The kernel's exit code when it has ended within ``timeout`` s, else None."""
+        if self.popen is not None:
+            try:
+                return self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                return None
+        if self.conn is None:  # the zygote is gone: watch the pid itself
+            time.sleep(timeout)
+            return None if _alive(self.pid) else 1
+        message = self._next_message(timeout)
+        if message is None:
+            return None
+        if message.get("exit") is None:
+            # The zygote died (maybe killed by a student's kernel): its kernels live on,
+            # adopted by init. Keep our end of the socket open (the kernel's lifeline).
+            self.lifeline, self.conn = self.conn, None
+            return None if _alive(self.pid) else 1
+        return message["exit"]
+
+    def watch(self):
+        started = time.monotonic()
+        grader = os.getppid()
+        last_tree = 0.0
+        while True:
+            code = self.exit_code(0.1)
+            if code is not None:
+                return code
+            now = time.monotonic()
+            if self.memory > 0:
+                rss = _rss(self.pid)
+                if now - last_tree > 1.0 or rss > self.memory:
+                    last_tree = now
+                    rss = max(rss, _tree_rss(self.pid))
+                if rss > self.memory:
+                    self.event(kind="memory", rss=rss, limit=self.memory)
+                    self.kill()
+            if self.hard_limit and now - started > self.hard_limit:
+                self.event(kind="hard-limit", seconds=round(now - started, 1))
+                self.kill()
+            if os.getppid() != grader:
+                self.event(kind="orphaned")
+                self.kill()
+                return 1
+
+
+def parse(argv):
+    args = {"socket": None, "connection_file": None, "extra": []}
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--socket":
+            args["socket"] = argv[i + 1]
+            i += 2
+        elif argv[i] == "-f":
+            args["connection_file"] = argv[i + 1]
+            i += 2
+        else:
+            args["extra"].append(argv[i])
+            i += 1
+    return args
+
+
+def main(argv=None):
+    args = parse(sys.argv[1:] if argv is None else argv)
+    kernel = Kernel(args)
+    signal.signal(signal.SIGINT, lambda *a: kernel.signal(signal.SIGINT))
+    signal.signal(signal.SIGTERM, lambda *a: kernel.signal(signal.SIGTERM))
+    try:
+        if not args["socket"]:
+            raise FileNotFoundError("no zygote")
+        kernel.start_forked(args["socket"], args["extra"])
+    except (OSError, RuntimeError, ValueError) as exc:
+        if args["socket"]:
+            kernel.event(kind="no-zygote", error=str(exc))
+        kernel.start_exec(args["extra"])
+    code = kernel.watch()
+    return code if isinstance(code, int) and code >= 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""Tamper awareness: student code that changes what the tests rely on.
+
+Two complementary looks, both reported in the ``flags`` column of grades.csv:
+
+- ``scan(sources)`` reads the student's cells without running them (``ast``): assignments,
+  ``setattr``/``delattr`` and deletions that reach into torch, numpy, builtins or the
+  course's checks (``nncourse``), shadowing a builtin or a module name that the tests use,
+  and any mention of the instructor's files (``source/``, the gradebook, ``autograders``,
+  ``nbgrader``);
+- ``snapshot()`` / ``changed()`` run inside the grading kernel: the zygote notes which
+  object every name of those modules (and of torch's classes) points to before the
+  student's code runs, and after the last cell the grader asks which ones now point
+  elsewhere, which catches patches made through ``exec`` or ``getattr`` tricks.
+
+Flags: ``tamper:torch``, ``tamper:numpy``, ``tamper:builtins``, ``tamper:checks``,
+``tamper:source``.
+"""
+import ast
+import re
+
+FAMILIES = {
+    "torch": "torch", "torchvision": "torch", "numpy": "numpy", "builtins": "builtins",
+    "nncourse": "checks", "math": "builtins",
+}
+# Names that the locked setup cell binds (and the tests use) and what they are.
+SETUP_NAMES = {"torch": "torch", "nn": "torch", "F": "torch", "np": "numpy",
+               "nncourse": "checks"}
+SOURCE_WORDS = re.compile(
+    r"(^|[/\\])(source|autograded|release)([/\\]|$)|gradebook|mutants\.py|nbgrader_config",
+    re.IGNORECASE)
+FORBIDDEN_IMPORTS = ("autograders", "nbgrader")
+# Builtins that tests call: a student's global of that name would change what tests see.
+BUILTIN_NAMES = {"len", "sum", "isinstance", "issubclass", "all", "any", "abs", "max", "min",
+                 "round", "float", "int", "bool", "list", "tuple", "dict", "set", "range",
+                 "zip", "enumerate", "sorted", "print", "getattr", "hasattr", "type", "id",
+                 "repr", "str", "iter", "next", "callable", "map", "filter", "AssertionError",
+                 "Exception", "object", "super", "vars"}
+
+
+def _strip_magics(source):
+    """IPython lines (``%time``, ``!pip``) would stop ``ast``: blank them out."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!", "?")) else line
+                     for line in source.splitlines())
+
+
+class _Scanner(ast.NodeVisitor):
+    def __init__(self):
+        self.aliases = dict(SETUP_NAMES)  # name -> family
+        self.flags = set()
+        self.depth = 0  # inside a function or class body
+
+    # -- what a name or attribute chain refers to
+    def family(self, node):
+        while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+            node = node.value if not isinstance(node, ast.Call) else node.func
+        if isinstance(node, ast.Name):
+            if node.id == "__builtins__":
+                return "builtins"
+            return self.aliases.get(node.id)
+        return None
+
+    def _import_family(self, module):
+        top = (module or "").split(".")[0]
+        if top in FORBIDDEN_IMPORTS:
+            self.flags.add("tamper:source")
+        return FAMILIES.get(top)
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            fam = self._import_family(alias.name)
+            bound = alias.asname or alias.name.split(".")[0]
+            if fam:
+                self.aliases[bound] = fam
+            elif bound in SETUP_NAMES and self.depth == 0:
+                self.flags.add(f"tamper:{SETUP_NAMES[bound]}")  # import numpy as torch...
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node):
+        fam = self._import_family(node.module)
+        for alias in node.names:
+            bound = alias.asname or alias.name
+            if fam:
+                self.aliases[bound] = fam
+            if bound in BUILTIN_NAMES and self.depth == 0 and fam != "builtins":
+                self.flags.add("tamper:builtins")
+        self.generic_visit(node)
+
+    # -- writes
+    def _target(self, target):
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:
+                self._target(elt)
+            return
+        if isinstance(target, ast.Starred):
+            self._target(target.value)
+            return
+        if isinstance(target, (ast.Attribute, ast.Subscript)):
+            fam = self.family(target)
+            if fam:
+                self.flags.add(f"tamper:{fam}")
+            # vars(torch)["x"] = ..., torch.__dict__["x"] = ...
+            base = target.value
+            if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and \
+                    base.func.id in ("vars", "globals") and base.args:
+                fam = self.family(base.args[0])
+                if fam:
+                    self.flags.add(f"tamper:{fam}")
+        elif isinstance(target, ast.Name) and self.depth == 0:
+            if target.id in SETUP_NAMES:
+                self.flags.add(f"tamper:{SETUP_NAMES[target.id]}")
+            elif target.id in BUILTIN_NAMES:
+                self.flags.add("tamper:builtins")
+
+    def visit_Assign(self, node):
+        for target in node.targets:
+            # nn = torch.nn is harmless: the name keeps pointing into the same family
+            if isinstance(target, ast.Name) and target.id in SETUP_NAMES and \
+                    isinstance(node.value, (ast.Name, ast.Attribute)) and \
+                    self.family(node.value) == SETUP_NAMES[target.id]:
+                continue
+            self._target(target)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node):
+        self._target(node.target)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node):
+        self._target(node.target)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node):
+        for target in node.targets:
+            self._target(target)
+        self.generic_visit(node)
+
+    def _scope(self, node, name=None):
+        if name and self.depth == 0:
+            if name in BUILTIN_NAMES:
+                self.flags.add("tamper:builtins")
+            elif name in SETUP_NAMES:
+                self.flags.add(f"tamper:{SETUP_NAMES[name]}")
+        for deco in getattr(node, "decorator_list", []):
+            self.visit(deco)
+        self.depth += 1
+        for child in node.body:
+            self.visit(child)
+        self.depth -= 1
+
+    def visit_FunctionDef(self, node):
+        self._scope(node, node.name)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node):
+        for base in node.bases:
+            self.visit(base)
+        self._scope(node, node.name)
+
+    def visit_Call(self, node):
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else (
+            func.attr if isinstance(func, ast.Attribute) else None)
+        if name in ("setattr", "delattr", "__setattr__", "__delattr__") and node.args:
+            fam = self.family(node.args[0])
+            if fam:
+                self.flags.add(f"tamper:{fam}")
+        if isinstance(func, ast.Attribute) and name in ("update", "setdefault", "pop",
+                                                        "__setitem__", "clear"):
+            target = func.value  # vars(torch).update(...), torch.__dict__.update(...)
+            if isinstance(target, ast.Call) and isinstance(target.func, ast.Name) and \
+                    target.func.id == "vars" and target.args:
+                fam = self.family(target.args[0])
+            elif isinstance(target, ast.Attribute) and target.attr == "__dict__":
+                fam = self.family(target.value)
+            else:
+                fam = None
+            if fam:
+                self.flags.add(f"tamper:{fam}")
+        if name in ("import_module", "__import__") and node.args and \
+                isinstance(node.args[0], ast.Constant) and \
+                str(node.args[0].value).split(".")[0] in FORBIDDEN_IMPORTS:
+            self.flags.add("tamper:source")
+        self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str) and SOURCE_WORDS.search(node.value):
+            self.flags.add("tamper:source")
+
+
+def scan(sources):
+    """Tamper flags for a list of student cell sources (sorted list of strings)."""
+    scanner = _Scanner()
+    for source in sources:
+        text = _strip_magics(source)
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            # unparsable code cannot run either; still look for the plainest patterns
+            if re.search(r"\b(torch|nn|F)\.[\w.]+\s*=[^=]", text):
+                scanner.flags.add("tamper:torch")
+            if re.search(r"\b(np|numpy)\.[\w.]+\s*=[^=]", text):
+                scanner.flags.add("tamper:numpy")
+            if SOURCE_WORDS.search(text):
+                scanner.flags.add("tamper:source")
+            continue
+        scanner.visit(tree)
+        if re.search(r"\bsys\.modules\s*\[[^\]]*\]\s*=[^=]", text):
+            scanner.flags.add("tamper:checks" if "nncourse" in text else "tamper:torch")
+    return sorted(scanner.flags)
+
+
+# ----------------------------------------------------------------------------------------
+# Inside the kernel: which names now point to other objects?
+
+_SNAPSHOT = {}
+# Names that the kernel itself (IPython, ipykernel) rebinds while running cells.
+_VOLATILE = {("builtins", n) for n in ("_", "__", "___", "input", "display", "get_ipython",
+                                        "exit", "quit", "open", "print", "__IPYTHON__")}
+
+
+def _watched():
+    import sys
+    names = {"torch": "torch", "torch.nn": "torch", "torch.nn.functional": "torch",
+             "torch.nn.init": "torch", "torch.linalg": "torch", "torch.optim": "torch",
+             "numpy": "numpy", "builtins": "builtins", "math": "builtins",
+             "nncourse": "checks", "nncourse.checks": "checks"}
+    spaces = []
+    for mod_name, family in names.items():
+        module = sys.modules.get(mod_name)
+        if module is not None:
+            spaces.append((family, mod_name, vars(module)))
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        classes = [torch.Tensor, torch.nn.Module, torch.nn.Parameter]
+        classes += [v for v in vars(torch.nn).values()
+                    if isinstance(v, type) and v.__module__.startswith("torch.nn")]
+        for cls in classes:
+            spaces.append(("torch", f"{cls.__module__}.{cls.__qualname__}", vars(cls)))
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        spaces.append(("numpy", "numpy.ndarray", vars(numpy.ndarray)))
+    return spaces
+
+
+def snapshot():
+    """Note what every watched name points to (called before the student's code runs)."""
+    _SNAPSHOT.clear()
+    for family, where, space in _watched():
+        for name, value in list(space.items()):
+            if (where, name) not in _VOLATILE:
+                _SNAPSHOT[(where, name)] = (family, id(value), value)
+    return len(_SNAPSHOT)
+
+
+def changed():
+    """``{family: [where.name, ...]}`` of the watched names that were rebound or deleted."""
+    found = {}
+    spaces = {where: space for _, where, space in _watched()}
+    for (where, name), (family, ident, _) in _SNAPSHOT.items():
+        space = spaces.get(where)
+        if space is None:
+            continue
+        value = space.get(name, _SNAPSHOT)
+        if value is _SNAPSHOT or id(value) != ident:
+            found.setdefault(family, []).append(f"{where}.{name}")
+    return found

@@ -1,0 +1,437 @@
+"""One grading worker: nbgrader's own converters, run in-process, one submission at a time.
+
+``python -m autograders grade`` starts ``--workers`` of these processes. Each one has a
+scratch course folder of its own (its own ``gradebook.db``, so no two processes ever
+write the same SQLite file) and keeps nbgrader imported between submissions, so the cost
+of starting Python and nbgrader is paid once per worker, not once per student. For every
+submission it runs nbgrader's ``Autograde`` converter (sanitize: ``OverwriteCells``
+restores locked and test cells from the gradebook and puts deleted grade cells back;
+then execute and save the grades) and ``GenerateFeedback``, and returns the grades it
+read back from its gradebook. The parent merges them into the record gradebook.
+
+Execution goes through ``SafeExecute``, nbgrader's ``Execute`` preprocessor made safe for
+a class of untrusted notebooks (see its docstring), on the grading kernel of
+``autograders.kernel_proxy`` (forked from the zygote when there is one).
+"""
+import ast
+import json
+import logging
+import os
+import re
+import shutil
+import time
+import traceback
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer, Unicode
+
+KERNEL_NAME = "nncourse-grade"
+MEMORY_WORDS = re.compile(r"can't allocate memory|out of memory|Cannot allocate memory|"
+                          r"DefaultCPUAllocator", re.IGNORECASE)
+
+
+def _error(ename, evalue):
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class SafeExecute(Execute):
+    """nbgrader's ``Execute``, bounded, and able to carry on after a dead kernel.
+
+    - every cell runs under the per-cell limit (``Execute.timeout``) and under what is left
+      of the notebook's limit (``notebook_timeout``); a cell that runs out is interrupted,
+      and when the interrupt does not stop it the kernel is killed; either way the cell
+      scores zero and the cells after it still run;
+    - a kernel that dies (``os._exit``, a crash, killed for memory) is replaced by a fresh
+      one, which first re-runs the earlier cells that are not tests (silently), so the
+      exercises after the fatal cell are still graded;
+    - a cell's output beyond ``max_output_bytes`` is dropped with a note (``print`` in a
+      loop must not fill the grader's memory, the notebook or the gradebook);
+    - what happened is written as JSON to ``report_dir/<student>/<assignment>/<nb>.json``.
+
+    A graded cell that is never run gets an error output, so nbgrader scores it zero (it
+    would give full marks to a test cell without an error).
+    """
+
+    notebook_timeout = Integer(600, help="seconds for the whole notebook").tag(config=True)
+    max_output_bytes = Integer(1 << 20, help="output kept per cell").tag(config=True)
+    max_restarts = Integer(3, help="fresh kernels after a dead one").tag(config=True)
+    report_dir = Unicode("", help="where the per-notebook reports go").tag(config=True)
+
+    # -- limits
+    def _get_timeout(self, cell):
+        base = super()._get_timeout(cell)
+        left = max(1, int(self._deadline - time.monotonic()))
+        return left if base is None else max(1, min(base, left))
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._cell_timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        if msg["msg_type"] == "error":
+            content["evalue"] = str(content.get("evalue", ""))[:20000]
+            content["traceback"] = [str(t)[:20000] for t in content.get("traceback", [])[:200]]
+            return super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] == "stream":
+            size = len(content.get("text", ""))
+        else:
+            size = sum(len(str(v)) for v in (content.get("data") or {}).values())
+        used = self._output_bytes.get(cell_index, 0)
+        if used + size > self.max_output_bytes:
+            if cell_index not in self._truncated:
+                self._truncated.add(cell_index)
+                if msg["msg_type"] == "stream":  # keep what fits, then say so
+                    room = max(0, self.max_output_bytes - used)
+                    content["text"] = content.get("text", "")[:room]
+                    super().output(outs, msg, display_id, cell_index)
+                outs.append(new_output(
+                    "stream", name="stdout",
+                    text=f"\n[output truncated by the grader: more than "
+                         f"{self.max_output_bytes} bytes]\n"))
+                self._output_bytes[cell_index] = self.max_output_bytes
+            return None
+        self._output_bytes[cell_index] = used + size
+        return super().output(outs, msg, display_id, cell_index)
+
+    # -- the run
+    def preprocess(self, nb, resources, km=None):
+        from nbclient import NotebookClient
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._output_bytes, self._truncated = {}, set()
+        self.report = {"timeouts": [], "crashes": [], "memory": [], "not_run": [],
+                       "truncated": [], "deadline": False, "restarts": 0, "tamper": {},
+                       "seconds": {}, "started": time.time()}
+        run_sync(self._run_all)()
+        self.report["truncated"] = [self._cell_name(i) for i in sorted(self._truncated)]
+        self.report["wall"] = round(time.time() - self.report.pop("started"), 3)
+        self._write_report(resources)
+        return self.nb, self.resources
+
+    def _cell_name(self, index):
+        meta = self.nb.cells[index].metadata.get("nbgrader", {})
+        return meta.get("grade_id") or f"cell-{index}"
+
+    def _write_report(self, resources):
+        info = (resources or {}).get("nbgrader", {})
+        if not self.report_dir or not info:
+            return
+        path = Path(self.report_dir, info["student"], info["assignment"],
+                    info["notebook"] + ".json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.report, indent=1))
+
+    def _events(self):
+        try:
+            path = self.km.connection_file + ".events"
+            with open(path) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except (OSError, AttributeError, ValueError):
+            return []
+
+    async def _silent(self, code, timeout, expressions=None):
+        """Run code in the kernel without output; return its reply content (or None)."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False,
+                                 user_expressions=expressions or {}, allow_stdin=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=left)
+            except Exception:
+                if not await self.kc.is_alive():
+                    return None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg["content"]
+
+    async def _tamper(self, action):
+        expr = f"__import__('autograders.tamper', fromlist=['{action}']).{action}()"
+        reply = await self._silent("", timeout=30, expressions={"t": expr})
+        try:
+            text = reply["user_expressions"]["t"]["data"]["text/plain"]
+            return ast.literal_eval(text)
+        except Exception:
+            return None
+
+    def _not_run(self, index, why):
+        cell = self.nb.cells[index]
+        if cell.cell_type != "code" or not cell.source.strip():
+            return
+        cell.outputs = [_error("NotRun", why)]
+        self.report["not_run"].append(self._cell_name(index))
+
+    async def _run_all(self):
+        cells = self.nb.cells
+        start, done = 0, []  # first cell still to run; cells run fine so far
+        while start < len(cells):
+            self.km, self.kc = None, None
+            resume = None
+            async with self.async_setup_kernel():
+                if start == 0:
+                    msg_id = self.kc.kernel_info()
+                    info = await self.async_wait_for_reply(msg_id)
+                    if info and "language_info" in info["content"]:
+                        self.nb.metadata["language_info"] = info["content"]["language_info"]
+                await self._tamper("snapshot")
+                for index in done:  # a fresh kernel after a dead one: rebuild the state
+                    if time.monotonic() > self._deadline:
+                        break
+                    meta = cells[index].metadata.get("nbgrader", {})
+                    if cells[index].cell_type == "code" and not meta.get("grade"):
+                        await self._silent(cells[index].source,
+                                           max(1, self._deadline - time.monotonic()))
+                for index in range(start, len(cells)):
+                    if time.monotonic() > self._deadline:
+                        self.report["deadline"] = True
+                        for later in range(index, len(cells)):
+                            self._not_run(later, "the notebook's time limit was reached")
+                        resume = len(cells)
+                        break
+                    self._cell_timed_out = False
+                    began = time.monotonic()
+                    try:
+                        await self.async_execute_cell(
+                            cells[index], index, execution_count=self.code_cells_executed + 1)
+                    except DeadKernelError:
+                        self._kernel_died(index)
+                        resume = index + 1
+                        break
+                    except CellTimeoutError:  # the interrupt did not stop it
+                        self._timed_out(index, stuck=True)
+                        resume = index + 1
+                        break
+                    finally:
+                        if cells[index].cell_type == "code" and cells[index].source.strip():
+                            self.report["seconds"][self._cell_name(index)] = round(
+                                time.monotonic() - began, 3)
+                    if self._cell_timed_out:
+                        self._timed_out(index, stuck=False)
+                    else:
+                        done.append(index)
+                if resume is None:
+                    for family, names in ((await self._tamper("changed")) or {}).items():
+                        self.report["tamper"].setdefault(family, []).extend(names[:20])
+                    resume = len(cells)
+                elif resume < len(cells) and await self.kc.is_alive():
+                    await self.km.shutdown_kernel(now=True)
+            start = resume
+            if start < len(cells):
+                self.report["restarts"] += 1
+                if self.report["restarts"] > self.max_restarts:
+                    for later in range(start, len(cells)):
+                        self._not_run(later, "the kernel died too many times")
+                    break
+
+    def _timed_out(self, index, stuck):
+        past = time.monotonic() > self._deadline
+        if past:
+            self.report["deadline"] = True
+        self.report["timeouts"].append(self._cell_name(index))
+        limit = "the notebook's time limit" if past else f"the {self.timeout} s cell limit"
+        note = _error("CellTimeoutError", f"this cell ran past {limit}" +
+                      (" and could not be interrupted" if stuck else ""))
+        cell = self.nb.cells[index]
+        if not any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+            cell.outputs = list(cell.get("outputs", [])) + [note]
+
+    def _kernel_died(self, index):
+        events = self._events()
+        kinds = {e.get("kind") for e in events}
+        cell = self.nb.cells[index]
+        if "memory" in kinds:
+            limit = max(e.get("limit", 0) for e in events if e.get("kind") == "memory")
+            self.report["memory"].append(self._cell_name(index))
+            note = _error("MemoryLimit", f"the kernel was stopped: it used more than "
+                                         f"{limit / 2**30:.1f} GiB of memory")
+        elif "hard-limit" in kinds:
+            self.report["deadline"] = True
+            self.report["timeouts"].append(self._cell_name(index))
+            note = _error("CellTimeoutError", "the kernel was stopped at the notebook's "
+                                              "time limit")
+        else:
+            self.report["crashes"].append(self._cell_name(index))
+            note = _error("KernelDied", "the kernel died while running this cell "
+                                        "(os._exit, exit(), a crash or a signal)")
+        cell.outputs = list(cell.get("outputs", [])) + [note]
+
+
+class FeedbackFilter(NbGraderPreprocessor):
+    """Feedback for students: test results and failure messages, not hidden test code.
+
+    Graded cells lose their ``### BEGIN/END HIDDEN TESTS`` regions (as in the release
+    copy), and their error outputs keep only the message (a traceback would quote lines
+    of the hidden tests).
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            cell.source = re.sub(r"[ \t]*### BEGIN HIDDEN TESTS[\s\S]*?### END HIDDEN TESTS"
+                                 r"[ \t]*\n?", "", cell.source)
+            cell.source = re.sub(r"[ \t]*### BEGIN HIDDEN TESTS[\s\S]*", "", cell.source)
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    out["traceback"] = [f"{out.get('ename')}: {out.get('evalue')}"]
+        return cell, resources
+
+
+# ----------------------------------------------------------------------------------------
+# The worker process
+
+_STATE = {}
+
+
+def course_config(course, settings):
+    """The course's nbgrader config plus what grading needs (traitlets ``Config``)."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import GetGrades
+    from traitlets.config.loader import Config, PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    extra = Config()
+    extra.CourseDirectory.root = str(course)
+    extra.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
+    pps = [SafeExecute if p is Execute else p for p in default]
+    extra.Autograde.autograde_preprocessors = pps
+    extra.Autograde.create_student = True
+    extra.BaseConverter.force = True
+    extra.Execute.kernel_name = KERNEL_NAME
+    if settings.get("cell_timeout"):
+        extra.Execute.timeout = int(settings["cell_timeout"])
+    extra.Execute.startup_timeout = 120
+    extra.SafeExecute.notebook_timeout = int(settings["notebook_timeout"])
+    extra.SafeExecute.max_output_bytes = int(settings["max_output_bytes"])
+    extra.SafeExecute.report_dir = str(course / "reports")
+    extra.GenerateFeedback.preprocessors = [GetGrades, FeedbackFilter,
+                                            CSSHTMLHeaderPreprocessor]
+    cfg.merge(extra)
+    return cfg
+
+
+def write_kernelspec(folder, zygote_socket):
+    """The grading kernel: the proxy, forking from the zygote when there is one."""
+    import sys
+    spec = Path(folder, "kernels", KERNEL_NAME)
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "autograders.kernel_proxy"]
+    if zygote_socket:
+        argv += ["--socket", zygote_socket]
+    argv += ["-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": argv, "display_name": "nn-course grading", "language": "python",
+        "interrupt_mode": "signal", "metadata": {"debugger": False}}, indent=1))
+    return spec
+
+
+def init_worker(settings):
+    """Set up this worker's course folder (the ``ProcessPoolExecutor`` initializer)."""
+    import sys
+    course = Path(settings["scratch"], f"worker-{os.getpid()}")
+    course.mkdir(parents=True)
+    shutil.copy(settings["config"], course / "nbgrader_config.py")
+    shutil.copy(settings["gradebook"], course / "gradebook.db")
+    for aid, folder in settings["sources"].items():
+        # the assignment's extra files (not its notebooks: they hold the solutions)
+        for path in Path(folder).rglob("*"):
+            if path.is_file() and path.suffix != ".ipynb" and path.name != "mutants.py":
+                dest = course / "source" / aid / path.relative_to(folder)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, dest)
+        (course / "source" / aid).mkdir(parents=True, exist_ok=True)
+    write_kernelspec(course / "jupyter", settings.get("zygote_socket"))
+    os.environ["JUPYTER_PATH"] = str(course / "jupyter")
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+    os.environ.update(settings.get("kernel_env", {}))
+    handler = logging.FileHandler(course / "nbgrader.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("traitlets", "nbgrader", "NotebookClient", "Autograde", ""):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+    _STATE.update(course=course, settings=settings, cfg=course_config(course, settings))
+
+
+def _converter(kind, student, assignment):
+    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+
+    cfg = _STATE["cfg"]
+    coursedir = CourseDirectory(config=cfg)
+    coursedir.student_id = student
+    coursedir.assignment_id = assignment
+    cls = Autograde if kind == "autograde" else GenerateFeedback
+    converter = cls(coursedir=coursedir, config=cfg)
+    quiet = logging.getLogger("nbgrader-worker")
+    quiet.handlers[:] = logging.getLogger("traitlets").handlers
+    quiet.setLevel(logging.WARNING)
+    quiet.propagate = False
+    converter.log = quiet
+    return converter
+
+
+def read_grades(db_url, student, assignment):
+    """``{notebook: {cell: {...}}}``, comments and timestamp of one submission."""
+    from nbgrader.api import Gradebook
+
+    notebooks, comments = {}, {}
+    with Gradebook(db_url) as gb:
+        sub = gb.find_submission(assignment, student)
+        for nb in sub.notebooks:
+            notebooks[nb.name] = {
+                g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
+                         "needs_manual_grade": bool(g.needs_manual_grade)}
+                for g in nb.grades}
+            comments[nb.name] = {c.name: c.auto_comment for c in nb.comments}
+        timestamp = sub.timestamp.isoformat() if sub.timestamp else None
+    return {"notebooks": notebooks, "comments": comments, "timestamp": timestamp}
+
+
+def grade_job(job):
+    """Grade one submission: ``job`` names a staged folder of repaired notebooks."""
+    course, began = _STATE["course"], time.time()
+    student, assignment = job["student"], job["assignment"]
+    result = {"student": student, "assignment": assignment, "worker": os.getpid()}
+    try:
+        dest = course / "submitted" / student / assignment
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(job["staged"], dest)
+        for sub in ("autograded", "feedback", "reports"):
+            shutil.rmtree(course / sub / student / assignment, ignore_errors=True)
+        _converter("autograde", student, assignment).start()
+        result.update(read_grades(_STATE["cfg"].CourseDirectory.db_url, student, assignment))
+        result["reports"] = {}
+        for path in sorted((course / "reports" / student / assignment).glob("*.json")):
+            result["reports"][path.stem] = json.loads(path.read_text())
+        try:
+            _converter("feedback", student, assignment).start()
+        except Exception:
+            result["feedback_error"] = traceback.format_exc(limit=3)[-2000:]
+        result["autograded"] = str(course / "autograded" / student / assignment)
+        result["feedback"] = str(course / "feedback" / student / assignment)
+    except Exception as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        log = course / "nbgrader.log"
+        if log.exists():
+            result["error"] += "\n" + log.read_text()[-2000:]
+    except SystemExit as exc:  # nbgrader exits on some failures
+        result["error"] = f"nbgrader stopped (exit {exc.code})"
+    result["seconds"] = round(time.time() - began, 3)
+    return result
+
+
+def worker_stats():
+    return {"pid": os.getpid(), "course": str(_STATE.get("course"))}

@@ -1,0 +1,256 @@
+"""A forking kernel server: torch is imported once, each notebook gets a fresh fork.
+
+Starting a Python kernel and importing torch and torchvision costs seconds per notebook,
+which is most of the time stock ``nbgrader autograde`` spends on a short exercise
+notebook. The zygote pays that once: it imports torch, torchvision, nncourse and
+ipykernel, then waits on a Unix socket. ``autograders.kernel_proxy`` (the command of the
+grading kernelspec) connects and asks for a kernel; the zygote forks, and the child
+becomes an ordinary IPython kernel on the connection file that jupyter_client wrote.
+
+Isolation of the child:
+
+- a session of its own (``setsid``), so that signals for the grader never reach it and
+  the proxy can kill its whole process group;
+- the working folder and environment of the proxy (that is, of the notebook);
+- an address-space limit (``RLIMIT_AS``) of the memory cap plus what the zygote had
+  mapped already, so a 50 GB allocation fails at once, while importing torch (whose CUDA
+  build maps gigabytes of address space) is not affected because it happened before;
+- it exits when the proxy goes away (the proxy is the kernel process that
+  jupyter_client knows, signals and kills).
+
+The zygote never starts a thread, a zmq context or an OpenMP pool before forking: those
+do not survive ``fork``. Linux only (macOS forbids fork after some frameworks load).
+"""
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+
+PRELOAD = [
+    "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data",
+    "torchvision", "numpy", "matplotlib", "matplotlib.pyplot",
+    "nncourse", "nncourse.checks", "nncourse.seeding", "nncourse.plotting",
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+    "matplotlib_inline.backend_inline", "IPython.core.interactiveshell",
+]
+
+
+def preload(modules=PRELOAD, extra=()):
+    """Import what every exercise kernel would import at its start (not nncourse's data)."""
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    import importlib
+    loaded = []
+    for name in list(modules) + list(extra):
+        try:
+            importlib.import_module(name)
+            loaded.append(name)
+        except Exception:  # an optional module: the child imports it itself if needed
+            pass
+    return loaded
+
+
+def _vm_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _send(conn, obj):
+    try:
+        conn.sendall((json.dumps(obj) + "\n").encode())
+    except OSError:
+        pass
+
+
+def _read_line(conn, limit=1 << 22):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > limit:
+            raise ValueError("request too long")
+    return json.loads(data.decode() or "null")
+
+
+def _child(listener, conn, request):
+    """Become the kernel described by ``request``; never returns."""
+    code = 1
+    try:
+        listener.close()
+        os.setsid()
+        for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        env = dict(request.get("env") or {})
+        env.pop("JPY_PARENT_PID", None)  # our parent is the zygote, not the grader
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(request.get("cwd") or "/")
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        memory = int(request.get("memory") or 0)
+        if memory > 0:
+            import resource
+            limit = _vm_bytes() + memory + (1 << 30)  # 1 GiB for thread stacks and arenas
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        threads = int(env.get("AUTOGRADERS_THREADS") or 0)
+        if threads > 0 and "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+        # The proxy is our lifeline: when it goes (killed by jupyter_client), so do we.
+        def watch():
+            try:
+                while conn.recv(1024):
+                    pass
+            except OSError:
+                pass
+            os._exit(1)
+        threading.Thread(target=watch, daemon=True).start()
+        sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd(), request.get("zygote_cwd"))]
+        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+        from ipykernel.kernelapp import IPKernelApp
+        app = IPKernelApp.instance()
+        app.initialize(["-f", request["connection_file"],
+                        "--HistoryManager.enabled=False",
+                        "--HistoryManager.hist_file=:memory:",
+                        *request.get("extra_arguments", [])])
+        app.start()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        os._exit(code)
+
+
+def serve(path, ready_file=None):
+    """Preload, then fork a kernel for each request on the Unix socket ``path``."""
+    loaded = preload()
+    zygote_cwd = os.getcwd()
+    if threading.active_count() != 1:
+        raise RuntimeError("the zygote started a thread before forking")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(128)
+    children = {}  # pid -> connection of the proxy that asked for it
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *a: stopping.append(1))
+    signal.signal(signal.SIGINT, lambda *a: stopping.append(1))
+    parent = os.getppid()
+    if ready_file:
+        with open(ready_file + ".tmp", "w") as f:
+            json.dump({"pid": os.getpid(), "preloaded": loaded}, f)
+        os.replace(ready_file + ".tmp", ready_file)
+    try:
+        while not stopping and os.getppid() == parent:
+            try:
+                readable, _, _ = select.select([listener], [], [], 0.05)
+            except InterruptedError:
+                continue
+            if readable:
+                conn, _ = listener.accept()
+                try:
+                    conn.settimeout(10)
+                    request = _read_line(conn)
+                    conn.settimeout(None)
+                    request["zygote_cwd"] = zygote_cwd
+                except (OSError, ValueError):
+                    conn.close()
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    _child(listener, conn, request)
+                children[pid] = conn
+                _send(conn, {"pid": pid})
+            while children:
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+                conn = children.pop(pid, None)
+                if conn is not None:
+                    _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
+                    conn.close()
+    finally:
+        for pid in list(children):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        listener.close()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+class Zygote:
+    """Start a zygote process and stop it again (a context manager)."""
+
+    def __init__(self, folder):
+        self.folder = str(folder)
+        self.socket = os.path.join(self.folder, "zygote.sock")
+        self.ready_file = os.path.join(self.folder, "zygote.ready")
+        self.process = None
+
+    def start(self):
+        import subprocess
+        os.makedirs(self.folder, exist_ok=True)
+        # A Unix socket path is limited to ~100 bytes: fall back to a short one in /tmp.
+        if len(self.socket) > 100:
+            import tempfile
+            self.socket = os.path.join(tempfile.mkdtemp(prefix="nnz-"), "z.sock")
+        env = dict(os.environ, PYTHONWARNINGS="ignore")
+        log = open(os.path.join(self.folder, "zygote.log"), "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autograders.zygote", self.socket, self.ready_file],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True, cwd=self.folder)
+        log.close()
+        return self
+
+    def wait_ready(self, timeout=300):
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.ready_file):
+            if self.process.poll() is not None:
+                log = open(os.path.join(self.folder, "zygote.log")).read()[-3000:]
+                raise RuntimeError(f"the kernel zygote exited early:\n{log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the kernel zygote did not start in time")
+            time.sleep(0.05)
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
