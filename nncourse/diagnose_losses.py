@@ -1,0 +1,328 @@
+"""Checks for chapter 8 (losses) that recognise the classic mistakes by name.
+
+A wrong loss rarely raises: softmax in front of ``CrossEntropyLoss`` or a ``'sum'`` where
+``'mean'`` was meant still returns a number, only the wrong one. The checks here compare a
+student's loss with the right value and, when it matches what a known mistake produces
+instead, say which mistake it is and how to fix it:
+
+- ``diagnose_targets`` names what is wrong with class-index targets (a column of shape
+  (N, 1), floats, one-hot rows, a lost batch dimension);
+- ``check_class_targets`` checks targets meant for ``nn.CrossEntropyLoss``;
+- ``check_cross_entropy`` and ``check_regression_loss`` check loss values;
+- ``builtin_losses_forbidden`` makes an exercise that asks for a loss "by hand" fail with a
+  clear message when the function calls torch's own loss.
+"""
+import contextlib
+
+import torch
+import torch.nn.functional as F
+
+from nncourse.checks import CheckFailure, _passed, check_close
+
+SOFTMAX_BEFORE_CE = ("softmax was applied before cross-entropy: the loss takes raw logits "
+                     "and applies log-softmax itself, so the probabilities went through "
+                     "softmax twice. Pass the logits straight to the loss")
+NAIVE_LOG_SOFTMAX = ("softmax(...).log() overflows or reaches log(0) for large logits: use "
+                     "F.log_softmax(logits, dim=1), which is computed stably")
+COLUMN_TARGETS = ("the targets have shape (N, 1), a column: class indices must have shape "
+                  "(N,). Use y.squeeze(1) (or y.view(-1))")
+FLOAT_TARGETS = ("the targets are floats ({dtype}): class indices must be integers of dtype "
+                 "torch.long. Convert with y.long()")
+ONE_HOT_TARGETS = ("the targets are one-hot rows of shape (N, C): class indices are one "
+                   "number per sample. Get them back with y.argmax(dim=1)")
+LOST_BATCH_DIM = ("the targets have no dimension at all: a bare squeeze() also drops the "
+                  "batch dimension when N = 1. Use squeeze(1)")
+
+BUILTIN_LOSSES = {
+    # name in torch._C._nn (or torch) -> what the student called
+    "cross_entropy_loss": "F.cross_entropy / nn.CrossEntropyLoss",
+    "nll_loss": "F.nll_loss / nn.NLLLoss",
+    "nll_loss_nd": "F.nll_loss / nn.NLLLoss",
+    "nll_loss2d": "F.nll_loss / nn.NLLLoss",
+    "l1_loss": "F.l1_loss / nn.L1Loss",
+    "mse_loss": "F.mse_loss / nn.MSELoss",
+    "smooth_l1_loss": "F.smooth_l1_loss / nn.SmoothL1Loss",
+    "huber_loss": "F.huber_loss / nn.HuberLoss",
+}
+
+
+def _as_float64(t):
+    return torch.as_tensor(t).detach().to("cpu", torch.float64)
+
+
+def _matches(actual, candidate, atol=1e-5, rtol=1e-4):
+    if not isinstance(actual, torch.Tensor) or not isinstance(candidate, torch.Tensor):
+        return False
+    if actual.shape != candidate.shape:
+        return False
+    return bool(torch.allclose(_as_float64(actual), _as_float64(candidate), atol=atol,
+                               rtol=rtol))
+
+
+def _known_mistake(actual, mistakes, atol=1e-5, rtol=1e-4):
+    """The message of the first mistake whose value ``actual`` matches, else None.
+
+    ``mistakes`` maps a message to a function that computes the mistaken value; a function
+    that raises is skipped (that mistake cannot happen for this input).
+    """
+    for message, compute in mistakes.items():
+        try:
+            candidate = compute()
+        except (RuntimeError, ValueError, IndexError, TypeError):
+            continue
+        if _matches(actual, candidate, atol, rtol):
+            return message
+    return None
+
+
+def _as_tensor(value, name):
+    if value is None:
+        raise CheckFailure(f"{name} is None: did the function forget to return its result?")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return torch.tensor(float(value), dtype=torch.float64)
+    if not isinstance(value, torch.Tensor):
+        raise CheckFailure(f"{name} should be a tensor or a number, got {type(value).__name__}")
+    return value
+
+
+# ----------------------------------------------------------------------------------------
+# Targets
+
+
+def _is_one_hot(y):
+    if y.dim() != 2 or y.shape[1] < 2 or y.numel() == 0:
+        return False
+    values = y.detach().to("cpu", torch.float64)
+    binary = bool(((values == 0) | (values == 1)).all())
+    return binary and bool((values.sum(dim=1) == 1).all())
+
+
+def diagnose_targets(y, num_classes=None):
+    """What is wrong with ``y`` as class indices for ``nn.CrossEntropyLoss``, or None.
+
+    Recognises a column (N, 1), one-hot rows (N, C), float indices, a 0-d tensor (a batch of
+    one squeezed away) and, when ``num_classes`` is given, indices outside 0..C-1.
+    """
+    if not isinstance(y, torch.Tensor):
+        return f"the targets should be a tensor, got {type(y).__name__}"
+    if y.dim() == 0:
+        return LOST_BATCH_DIM
+    if y.dim() == 2 and y.shape[1] == 1:
+        return COLUMN_TARGETS
+    if _is_one_hot(y):
+        return ONE_HOT_TARGETS
+    if y.dim() != 1:
+        return (f"the targets have shape {tuple(y.shape)}: class indices have shape (N,), "
+                "one integer per sample")
+    if y.is_floating_point():
+        return FLOAT_TARGETS.format(dtype=y.dtype)
+    if y.dtype != torch.long:
+        return (f"the targets have dtype {y.dtype}: nn.CrossEntropyLoss wants torch.long. "
+                "Convert with y.long()")
+    if num_classes is not None and y.numel():
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= num_classes:
+            return (f"class indices must lie in 0..{num_classes - 1}, found values from "
+                    f"{low} to {high}")
+    return None
+
+
+def check_class_targets(y, expected, name="targets", quiet=False):
+    """``y`` must equal ``expected``: class indices of shape (N,) and dtype torch.long."""
+    if y is None:
+        raise CheckFailure(f"{name} is None: did the function forget to return its result?")
+    problem = diagnose_targets(y)
+    if problem is None and y.shape != expected.shape:
+        problem = f"expected shape {tuple(expected.shape)}, got {tuple(y.shape)}"
+    if problem is not None:
+        raise CheckFailure(f"{name}: {problem}")
+    if not torch.equal(y.cpu(), expected.cpu()):
+        wrong = (y.cpu() != expected.cpu()).nonzero()
+        first = int(wrong[0])
+        raise CheckFailure(f"{name}: {len(wrong)} of {len(y)} labels differ; the first at "
+                           f"index {first}: expected {int(expected[first])}, got "
+                           f"{int(y[first])}")
+    _passed(f"{name}: class indices of shape ({len(y)},), dtype torch.long", quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# Loss values
+
+
+def _reduce(per_sample, reduction):
+    if reduction == "sum":
+        return per_sample.sum()
+    if reduction == "mean":
+        return per_sample.mean()
+    return per_sample
+
+
+def cross_entropy_mistakes(logits, y, weight=None, ignore_index=-100, label_smoothing=0.0,
+                           reduction="mean"):
+    """``{message: function}``: the values that classic cross-entropy mistakes produce."""
+    options = dict(weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+
+    def ce(z=logits, **changes):
+        return lambda: F.cross_entropy(z, y, **{"reduction": reduction, **options, **changes})
+
+    mistakes = {
+        SOFTMAX_BEFORE_CE: ce(logits.softmax(dim=1)),
+        "the sign is flipped: the loss is minus the log-probability of the true class":
+            lambda: -ce()(),
+        "log-softmax over dim 0 (the batch): the classes are in dim 1":
+            lambda: F.nll_loss(F.log_softmax(logits, dim=0), y, weight=weight,
+                               ignore_index=ignore_index, reduction=reduction),
+    }
+    if reduction == "mean":
+        mistakes["the losses were added up ('sum') where 'mean' was asked for"] = ce(
+            reduction="sum")
+    if reduction == "sum":
+        mistakes["the losses were averaged ('mean') where 'sum' was asked for"] = ce(
+            reduction="mean")
+    if weight is not None:
+        mistakes["the class weights were left out"] = ce(weight=None)
+    if label_smoothing:
+        mistakes["label smoothing was left out"] = ce(label_smoothing=0.0)
+        num_classes = logits.shape[1]
+        mistakes[(f"the smoothing mass was spread over the C - 1 = {num_classes - 1} other "
+                  "classes; PyTorch spreads eps / C over all C classes, the true one "
+                  "included")] = ce(label_smoothing=label_smoothing * num_classes
+                                    / (num_classes - 1))
+    if reduction == "mean":
+        # the right sum of losses, divided by the wrong count
+        total = F.cross_entropy(logits, y, reduction="sum", **options)
+        kept = int((y != ignore_index).sum())
+        if kept < len(y):
+            mistakes[(f"the targets equal to ignore_index ({ignore_index}) still count in "
+                      "the mean: divide by the kept samples only")] = lambda: total / len(y)
+        if weight is not None:
+            mistakes[("the weighted losses were divided by the number of samples; with "
+                      "class weights, 'mean' divides by the sum of the weights of the "
+                      "counted samples")] = lambda: total / kept
+    return mistakes
+
+
+def check_cross_entropy(actual, logits, y, name="loss", weight=None, ignore_index=-100,
+                        label_smoothing=0.0, reduction="mean", atol=1e-5, rtol=1e-4,
+                        quiet=False):
+    """``actual`` must equal ``F.cross_entropy(logits, y, ...)``; names known mistakes."""
+    actual = _as_tensor(actual, name)
+    logits = logits.detach()
+    expected = F.cross_entropy(logits, y, weight=weight, ignore_index=ignore_index,
+                               label_smoothing=label_smoothing, reduction=reduction)
+    if _matches(actual, expected, atol, rtol):
+        _passed(f"{name} matches nn.CrossEntropyLoss", quiet)
+        return
+    if not torch.isfinite(_as_float64(actual)).all():
+        mistake = NAIVE_LOG_SOFTMAX
+    else:
+        mistake = _known_mistake(actual, cross_entropy_mistakes(
+            logits, y, weight, ignore_index, label_smoothing, reduction), atol, rtol)
+    _fail_with(actual, expected, name, atol, rtol, mistake)
+
+
+def _fail_with(actual, expected, name, atol, rtol, mistake):
+    try:
+        check_close(actual, expected, name, atol=atol, rtol=rtol, quiet=True)
+    except CheckFailure as failure:
+        if mistake:
+            raise CheckFailure(f"{failure}\nThis is a known mistake: {mistake}") from None
+        raise
+    raise CheckFailure(f"{name}: expected {expected}, got {actual}")
+
+
+def regression_mistakes(pred, target, kind, reduction="mean"):
+    """``{message: function}``: the values that classic L1/MSE mistakes produce."""
+    diff = pred.double() - target.double()
+    other = {"l1": "mse", "mse": "l1"}[kind]
+    per = {"l1": diff.abs(), "mse": diff.pow(2)}
+    mistakes = {
+        (f"this is the {other.upper()} loss, not the {kind.upper()} loss: L1 averages "
+         "|error|, MSE averages error**2"): lambda: _reduce(per[other], reduction),
+    }
+    if reduction == "mean":
+        mistakes["the errors were added up ('sum') where 'mean' was asked for"] = (
+            lambda: per[kind].sum())
+    if reduction == "sum":
+        mistakes["the errors were averaged ('mean') where 'sum' was asked for"] = (
+            lambda: per[kind].mean())
+    if kind == "mse":
+        mistakes["this is the root of the MSE (RMSE): MSELoss has no square root"] = (
+            lambda: _reduce(per[kind], reduction).sqrt())
+    if kind == "l1":
+        mistakes["the absolute value is missing: errors of opposite signs cancel"] = (
+            lambda: _reduce(diff, reduction))
+    if reduction == "mean" and diff.dim() > 1:
+        mistakes[("the mean was taken over the samples only (the features were added): "
+                  "'mean' divides by the number of elements, N * D")] = (
+            lambda: per[kind].sum(dim=tuple(range(1, diff.dim()))).mean())
+    return mistakes
+
+
+def check_regression_loss(actual, pred, target, kind="mse", reduction="mean", name="loss",
+                          atol=1e-5, rtol=1e-4, quiet=False):
+    """``actual`` must equal the L1 (``kind='l1'``) or MSE loss of ``pred`` and ``target``."""
+    actual = _as_tensor(actual, name)
+    loss = {"l1": F.l1_loss, "mse": F.mse_loss}[kind]
+    pred = pred.detach()
+    expected = loss(pred, target, reduction=reduction)
+    if _matches(actual, expected, atol, rtol):
+        _passed(f"{name} matches the {kind.upper()} loss with reduction={reduction!r}", quiet)
+        return
+    mistake = _known_mistake(actual, regression_mistakes(pred, target, kind, reduction),
+                             atol, rtol)
+    _fail_with(actual, expected, name, atol, rtol, mistake)
+
+
+def check_cross_entropy_grad(actual, logits, y, name="gradient", atol=1e-6, rtol=1e-4,
+                             quiet=False):
+    """``actual`` must be d mean-cross-entropy / d logits, as autograd computes it."""
+    actual = _as_tensor(actual, name)
+    z = logits.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        (expected,) = torch.autograd.grad(F.cross_entropy(z, y), z)
+    if _matches(actual, expected, atol, rtol):
+        _passed(f"{name} matches autograd", quiet)
+        return
+    probs = logits.detach().softmax(dim=1)
+    one_hot = F.one_hot(y, logits.shape[1]).to(probs.dtype)
+    mistake = _known_mistake(actual, {
+        ("this is the gradient of the summed loss: the mean over N samples divides the "
+         "gradient by N too"): lambda: probs - one_hot,
+        "the sign is flipped: the gradient is softmax - one_hot, not one_hot - softmax":
+            lambda: (one_hot - probs) / len(y),
+        "the one-hot term is missing: subtract 1 at the true class of each row":
+            lambda: probs / len(y),
+        "the softmax is missing: the gradient uses the probabilities, not the logits":
+            lambda: (logits.detach() - one_hot) / len(y),
+    }, atol, rtol)
+    _fail_with(actual, expected, name, atol, rtol, mistake)
+
+
+# ----------------------------------------------------------------------------------------
+# Exercises that ask for a loss by hand
+
+
+@contextlib.contextmanager
+def builtin_losses_forbidden(what="this exercise"):
+    """Inside the block, calling one of torch's loss functions raises ``CheckFailure``.
+
+    Every ``F.*_loss`` function and every loss module ends in ``torch._C._nn``; replacing
+    those entries catches them all, however they were imported. They are put back on exit.
+    """
+    saved = {}
+    for attr, shown in BUILTIN_LOSSES.items():
+        if hasattr(torch._C._nn, attr):
+            saved[attr] = getattr(torch._C._nn, attr)
+
+            def refuse(*args, _shown=shown, **kwargs):
+                raise CheckFailure(f"{what} asks you to compute the loss by hand, but "
+                                   f"{_shown} was called: build it from tensor operations "
+                                   "(log_softmax, indexing, abs, pow, sum, mean)")
+
+            setattr(torch._C._nn, attr, refuse)
+    try:
+        yield
+    finally:
+        for attr, original in saved.items():
+            setattr(torch._C._nn, attr, original)

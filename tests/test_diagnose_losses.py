@@ -1,0 +1,107 @@
+"""Unit tests of nncourse.diagnose_losses: right losses pass, known mistakes are named."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nncourse.checks import CheckFailure
+from nncourse.diagnose_losses import (builtin_losses_forbidden, check_class_targets,
+                                      check_cross_entropy, check_cross_entropy_grad,
+                                      check_regression_loss, diagnose_targets)
+
+g = torch.Generator().manual_seed(0)
+Z = torch.randn(6, 4, generator=g)            # (N, C)
+Y = torch.tensor([0, 3, 1, 2, 3, 0])          # (N,)
+W = torch.tensor([0.5, 1.0, 2.0, 3.0])        # (C,)
+A, B = torch.randn(5, 3, generator=g), torch.randn(5, 3, generator=g)
+
+
+def failure(check, *args, **kwargs):
+    with pytest.raises(CheckFailure) as info:
+        check(*args, **kwargs)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weight", [None, W])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_right_cross_entropy_passes(reduction, weight, smoothing):
+    y = Y.clone()
+    y[2] = -100
+    loss = F.cross_entropy(Z, y, weight=weight, label_smoothing=smoothing,
+                           reduction=reduction)
+    check_cross_entropy(loss, Z, y, weight=weight, label_smoothing=smoothing,
+                        reduction=reduction, quiet=True)
+
+
+def test_cross_entropy_mistakes_are_named():
+    assert "softmax was applied before" in failure(
+        check_cross_entropy, F.cross_entropy(Z.softmax(dim=1), Y), Z, Y)
+    assert "added up ('sum')" in failure(
+        check_cross_entropy, F.cross_entropy(Z, Y, reduction="sum"), Z, Y)
+    assert "log-softmax over dim 0" in failure(
+        check_cross_entropy, F.nll_loss(F.log_softmax(Z, dim=0), Y), Z, Y)
+    assert "divided by the number of samples" in failure(
+        check_cross_entropy, F.cross_entropy(Z, Y, weight=W, reduction="sum") / 6, Z, Y,
+        weight=W)
+    y = Y.clone()
+    y[0] = -100
+    assert "still count in the mean" in failure(
+        check_cross_entropy, F.cross_entropy(Z, y, reduction="sum") / 6, Z, y)
+    assert "C - 1 = 3 other classes" in failure(
+        check_cross_entropy, F.cross_entropy(Z, Y, label_smoothing=0.4), Z, Y,
+        label_smoothing=0.3)
+    big = Z * 200
+    naive = -big.softmax(dim=1).log()[torch.arange(6), Y].mean()
+    assert "log_softmax" in failure(check_cross_entropy, naive, big, Y)
+
+
+def test_unknown_wrong_value_still_fails_with_the_difference():
+    message = failure(check_cross_entropy, torch.tensor(123.0), Z, Y)
+    assert "largest difference" in message and "known mistake" not in message
+
+
+def test_regression_mistakes_are_named():
+    check_regression_loss(F.mse_loss(A, B), A, B, "mse", quiet=True)
+    check_regression_loss(F.l1_loss(A, B, reduction="sum"), A, B, "l1", "sum", quiet=True)
+    assert "L1 loss, not the MSE" in failure(check_regression_loss, F.l1_loss(A, B), A, B)
+    assert "RMSE" in failure(check_regression_loss, F.mse_loss(A, B).sqrt(), A, B)
+    assert "N * D" in failure(check_regression_loss, ((A - B) ** 2).sum(1).mean(), A, B)
+    assert "absolute value is missing" in failure(
+        check_regression_loss, (A - B).mean(), A, B, "l1")
+    assert "averaged ('mean')" in failure(
+        check_regression_loss, F.l1_loss(A, B), A, B, "l1", "sum")
+
+
+def test_gradient_mistakes_are_named():
+    probs, one_hot = Z.softmax(dim=1), F.one_hot(Y, 4).float()
+    check_cross_entropy_grad((probs - one_hot) / 6, Z, Y, quiet=True)
+    assert "summed loss" in failure(check_cross_entropy_grad, probs - one_hot, Z, Y)
+    assert "sign is flipped" in failure(check_cross_entropy_grad, (one_hot - probs) / 6, Z, Y)
+
+
+@pytest.mark.parametrize("targets, words", [
+    (Y[:, None], "(N, 1)"),
+    (Y.float(), "floats"),
+    (F.one_hot(Y, 4), "one-hot"),
+    (Y[:1].squeeze(), "squeeze(1)"),
+    (Y.int(), "torch.long"),
+])
+def test_target_mistakes_are_named(targets, words):
+    assert words in failure(check_class_targets, targets, Y)
+
+
+def test_targets_right_and_out_of_range():
+    check_class_targets(Y.clone(), Y, quiet=True)
+    assert diagnose_targets(Y) is None
+    assert "0..2" in diagnose_targets(Y, num_classes=3)
+    assert "differ" in failure(check_class_targets, Y.flip(0), Y)
+
+
+def test_builtin_losses_forbidden_and_restored():
+    with builtin_losses_forbidden("Exercise 2"):
+        with pytest.raises(CheckFailure, match="Exercise 2.*F.cross_entropy"):
+            F.cross_entropy(Z, Y)
+        with pytest.raises(CheckFailure, match="nn.MSELoss"):
+            torch.nn.MSELoss()(A, B)
+        F.log_softmax(Z, dim=1)               # allowed
+    assert torch.isfinite(F.cross_entropy(Z, Y))
