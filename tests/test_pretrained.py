@@ -1,0 +1,96 @@
+"""nncourse.pretrained: weights from the torch hub cache (never the network), the small VGG."""
+import os
+
+import pytest
+import torch
+from torchvision.models import (SqueezeNet1_1_Weights, VGG16_Weights, squeezenet1_1,
+                                vgg16)
+
+from nncourse.pretrained import (cached_weights_path, load_pretrained,
+                                 pretrained_digits_vgg, small_vgg)
+
+
+@pytest.fixture
+def empty_torch_home(tmp_path, monkeypatch):
+    """A torch hub cache of our own, and a network that fails the test if it is touched."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("load_pretrained tried to download weights")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+    return tmp_path
+
+
+def test_cache_path_follows_torch_home(empty_torch_home):
+    path = cached_weights_path(VGG16_Weights.IMAGENET1K_V1)
+    assert path == os.path.join(empty_torch_home, "hub", "checkpoints", "vgg16-397923af.pth")
+
+
+def test_cached_weights_are_loaded(empty_torch_home, capsys):
+    weights = SqueezeNet1_1_Weights.IMAGENET1K_V1
+    torch.manual_seed(1)
+    reference = squeezenet1_1(weights=None)  # stands in for the real ImageNet weights
+    path = cached_weights_path(weights)
+    os.makedirs(os.path.dirname(path))
+    torch.save(reference.state_dict(), path)
+
+    torch.manual_seed(2)  # a random initialisation would differ from the reference
+    model, pretrained = load_pretrained(squeezenet1_1, weights)
+
+    assert pretrained is True
+    assert "loaded from the torch hub cache" in capsys.readouterr().out
+    state = model.state_dict()
+    assert state.keys() == reference.state_dict().keys()
+    for name, tensor in reference.state_dict().items():
+        assert torch.equal(state[name], tensor), name
+
+
+def test_missing_weights_fall_back_to_random_init(empty_torch_home, capsys):
+    with torch.device("meta"):  # VGG16's shapes without its 528 MB
+        model, pretrained = load_pretrained(vgg16, VGG16_Weights.IMAGENET1K_V1)
+    out = capsys.readouterr().out
+    assert pretrained is False
+    assert "vgg16-397923af.pth is not in the torch hub cache" in out
+    assert "RANDOM initialisation" in out
+    assert sum(p.numel() for p in model.parameters()) == 138_357_544
+
+
+def test_missing_weights_random_init_is_really_random(empty_torch_home):
+    torch.manual_seed(0)
+    first, _ = load_pretrained(squeezenet1_1, SqueezeNet1_1_Weights.IMAGENET1K_V1,
+                               verbose=False)
+    second, _ = load_pretrained(squeezenet1_1, SqueezeNet1_1_Weights.IMAGENET1K_V1,
+                                verbose=False)
+    assert not torch.equal(first.features[0].weight, second.features[0].weight)
+
+
+def test_small_vgg_is_a_torchvision_vgg_with_real_parameters():
+    from torchvision.models import VGG
+
+    net = small_vgg(num_classes=7)
+    assert isinstance(net, VGG)
+    assert all(p.device.type == "cpu" for p in net.parameters())
+    assert net.classifier[6].out_features == 7
+    assert net(torch.randn(4, 1, 8, 8)).shape == (4, 7)
+    # conv 1->16, 16->16, 16->32, 32->32; linear 128->64, 64->64, 64->7
+    convs = (9 * 1 * 16 + 16) + (9 * 16 * 16 + 16) + (9 * 16 * 32 + 32) + (9 * 32 * 32 + 32)
+    linears = (128 * 64 + 64) + (64 * 64 + 64) + (64 * 7 + 7)
+    assert sum(p.numel() for p in net.parameters()) == convs + linears
+
+
+def test_pretrained_digits_vgg_returns_fresh_copies():
+    first = pretrained_digits_vgg(num_epochs=1)
+    with torch.no_grad():
+        first.classifier[6].weight.zero_()
+    second = pretrained_digits_vgg(num_epochs=1)
+    assert not torch.equal(second.classifier[6].weight, first.classifier[6].weight)
+    assert second.training is False
+
+
+def test_pretrained_digits_vgg_leaves_the_callers_random_numbers_alone():
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    pretrained_digits_vgg(num_epochs=1, seed=5)
+    assert torch.equal(torch.rand(3), expected)
