@@ -12,6 +12,8 @@ here look at what the loop does to the model and the optimizer while it runs:
 - ``check_training_loop`` and ``check_evaluation`` run a student's function under them and
   raise ``CheckFailure`` with the mistake's name and its fix.
 """
+import contextlib
+import importlib
 import math
 
 import torch
@@ -265,3 +267,151 @@ def check_evaluation(eval_fn, net, *args, name="evaluate", quiet=False):
         _raise(problems, f"{name} runs, but it has a mistake")
     _passed(f"{name}: eval mode, no autograd, training mode restored", quiet)
     return result
+
+
+def _problem(seed, dtype=torch.float64):
+    """A small least-squares problem and a linear model, both fixed by ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(32, 5, generator=g, dtype=dtype)              # (N, in)
+    y = torch.randn(32, 3, generator=g, dtype=dtype)              # (N, out)
+    net = nn.Linear(5, 3).to(dtype)
+    with torch.no_grad():
+        net.weight.copy_(torch.randn(3, 5, generator=g, dtype=dtype))
+        net.bias.copy_(torch.randn(3, generator=g, dtype=dtype))
+    return X, y, net
+
+
+@contextlib.contextmanager
+def no_torch_optimizers():
+    """Inside the block, the step of torch's SGD, Adam and AdamW fails with a message.
+
+    An exercise that asks for an update rule by hand is checked against these optimizers,
+    so it must not be answered by them.
+    """
+    modules = [importlib.import_module(f"torch.optim.{name}")
+               for name in ("sgd", "adam", "adamw")]
+
+    def blocked(*args, **kwargs):
+        raise CheckFailure("torch.optim is not allowed inside your step function: write "
+                           "the update rule with tensor operations")
+
+    targets = [(torch.optim.SGD, "step"), (torch.optim.Adam, "step"),
+               (torch.optim.AdamW, "step")]
+    targets += [(module, name) for module, name in zip(modules, ("sgd", "adam", "adamw"))]
+    saved = [(owner, attr, owner.__dict__[attr]) for owner, attr in targets
+             if attr in owner.__dict__]
+    try:
+        for owner, attr, _ in saved:
+            setattr(owner, attr, blocked)
+        yield
+    finally:
+        for owner, attr, original in saved:
+            setattr(owner, attr, original)
+
+
+def _settings(hyper):
+    return ", ".join(f"{k}={v}" for k, v in hyper.items())
+
+
+def check_step_function(step_fn, optimizer_cls, hyper, num_steps=30, seed=0,
+                        name="step", atol=1e-6, rtol=1e-5, quiet=False):
+    """Run ``step_fn(params, state, **hyper)`` next to ``optimizer_cls(params, **hyper)``.
+
+    Both start from the same linear model on the same least-squares problem (float64) and
+    take ``num_steps`` steps, each on its own model's gradient. Fails at the first step
+    after which the parameters differ, with the largest difference and the settings.
+    """
+    X, y, net_ref = _problem(seed)
+    _, _, net = _problem(seed)
+    optimizer = optimizer_cls(net_ref.parameters(), **hyper)
+    params = list(net.parameters())
+    state = {}
+    for step in range(1, num_steps + 1):
+        for model in (net_ref, net):
+            model.zero_grad()
+            nn.functional.mse_loss(model(X), y).backward()
+        optimizer.step()
+        before = [p.detach().clone() for p in params]
+        try:
+            with no_torch_optimizers():
+                step_fn(params, state, **hyper)
+        except RuntimeError as err:
+            if "leaf Variable that requires grad" in str(err):
+                raise CheckFailure(f"{name} changed a parameter in place while autograd was "
+                                   "recording: update the parameters inside "
+                                   "`with torch.no_grad():`") from None
+            raise
+        if step == 1 and all(torch.equal(b, p.detach()) for b, p in zip(before, params)):
+            raise CheckFailure(f"{name} did not change the parameters: update them in place "
+                               "(p -= ..., or p.add_(...)); `p = p - ...` only rebinds a "
+                               "local name")
+        for (pname, p_ref), p in zip(net_ref.named_parameters(), params):
+            diff = (p.detach() - p_ref.detach()).abs()
+            allowed = atol + rtol * p_ref.detach().abs()
+            if (diff > allowed).any() or not torch.isfinite(p).all():
+                worst = float(diff.max())
+                hint = ""
+                if step == 1:
+                    hint = ("\nHint: the very first step already differs; look at what "
+                            "happens when the state is still empty")
+                raise CheckFailure(
+                    f"{name} with {_settings(hyper)}: after step {step} of {num_steps} the "
+                    f"{pname} differs from {optimizer_cls.__name__}'s; largest difference "
+                    f"{worst:.3g}, tolerance {atol:g} + {rtol:g} * |expected|{hint}")
+    _passed(f"{name} matches torch.optim.{optimizer_cls.__name__} over {num_steps} steps "
+            f"({_settings(hyper)})", quiet)
+
+
+def _describe(name, p):
+    kind = "a bias" if name.endswith("bias") else (
+        "a 1-D scale (a normalisation layer's weight)" if p.dim() < 2 else
+        f"a {p.dim()}-D weight")
+    return f"{name} ({kind})"
+
+
+def check_param_groups(optimizer, net, lr, weight_decay, momentum=None, quiet=False):
+    """Two groups: every parameter with 2+ dimensions decayed, every 1-D one not.
+
+    Names each misplaced or missing parameter, and each wrong hyperparameter.
+    """
+    named = list(net.named_parameters())
+    names = {id(p): n for n, p in named}
+    groups = optimizer.param_groups
+    if len(groups) != 2:
+        raise CheckFailure(f"expected 2 parameter groups (decayed, then not decayed), got "
+                           f"{len(groups)}",)
+    wanted = [[n for n, p in named if p.dim() >= 2], [n for n, p in named if p.dim() < 2]]
+    seen = []
+    for k, group in enumerate(groups):
+        for p in group["params"]:
+            if id(p) not in names:
+                raise CheckFailure(f"group {k} holds a tensor of shape {tuple(p.shape)} that "
+                                   "is not a parameter of the model")
+            seen.append(names[id(p)])
+    missing = [n for n, _ in named if n not in seen]
+    if missing:
+        raise CheckFailure(f"these parameters are in no group, so they never train: "
+                           f"{', '.join(missing)}")
+    params = dict(named)
+    for k, (group, want, label) in enumerate(zip(groups, wanted,
+                                                 ("with weight decay", "without"))):
+        got = [names[id(p)] for p in group["params"]]
+        wrong = [n for n in got if n not in want]
+        if wrong:
+            should = "decayed" if k == 1 else "left without weight decay"
+            raise CheckFailure(
+                f"group {k} ({label}) holds "
+                + ", ".join(_describe(n, params[n]) for n in wrong)
+                + f": it should be {should}. Sort by p.dim(): 2 or more dimensions are "
+                  "decayed, 1-D tensors are not (a name test misses normalisation scales)")
+    for k, expected_wd in enumerate((weight_decay, 0.0)):
+        if not math.isclose(groups[k]["weight_decay"], expected_wd, abs_tol=1e-12):
+            raise CheckFailure(f"group {k}: weight_decay is {groups[k]['weight_decay']}, "
+                               f"expected {expected_wd}")
+        if not math.isclose(groups[k]["lr"], lr, rel_tol=1e-9):
+            raise CheckFailure(f"group {k}: lr is {groups[k]['lr']}, expected {lr}")
+        if momentum is not None and not math.isclose(groups[k].get("momentum", 0.0),
+                                                     momentum):
+            raise CheckFailure(f"group {k}: momentum is {groups[k].get('momentum')}, "
+                               f"expected {momentum}")
+    _passed(f"{len(wanted[0])} parameters decayed, {len(wanted[1])} not; lr {lr:g}", quiet)

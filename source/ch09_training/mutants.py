@@ -1,0 +1,256 @@
+"""Plausible wrong answers for the chapter 9 exercises: each must lose its points."""
+
+# %% [mutant ex1_sgd] forgets the momentum buffer: plain SGD whatever the momentum
+def sgd_step(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+             nesterov=False):
+    with torch.no_grad():
+        for p in params:
+            g = p.grad + weight_decay * p
+            p -= lr * g
+
+# %% [mutant ex1_sgd] starts the buffer at zero, so the first step is damped too
+def sgd_step(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+             nesterov=False):
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            g = p.grad + weight_decay * p
+            if momentum != 0:
+                buf = state.get(i, torch.zeros_like(p))
+                state[i] = momentum * buf + (1 - dampening) * g
+                g = g + momentum * state[i] if nesterov else state[i]
+            p -= lr * g
+
+# %% [mutant ex1_sgd] adds weight decay to the step instead of to the gradient
+def sgd_step(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+             nesterov=False):
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            g = p.grad
+            if momentum != 0:
+                if i not in state:
+                    state[i] = g.clone()
+                else:
+                    state[i] = momentum * state[i] + (1 - dampening) * g
+                g = g + momentum * state[i] if nesterov else state[i]
+            p -= lr * (g + weight_decay * p)
+
+# %% [mutant ex1_sgd] Nesterov steps with the buffer, like plain momentum
+def sgd_step(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+             nesterov=False):
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            g = p.grad + weight_decay * p
+            if momentum != 0:
+                if i not in state:
+                    state[i] = g.clone()
+                else:
+                    state[i] = momentum * state[i] + (1 - dampening) * g
+                g = state[i]
+            p -= lr * g
+
+# %% [mutant ex2_adamw] Adam's L2 penalty (added to the gradient) instead of decoupled decay
+def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+               amsgrad=False):
+    beta1, beta2 = betas
+    with torch.no_grad():
+        state["t"] = state.get("t", 0) + 1
+        t = state["t"]
+        for i, p in enumerate(params):
+            g = p.grad + weight_decay * p
+            s = state.setdefault(i, {"m": torch.zeros_like(p), "v": torch.zeros_like(p),
+                                     "v_max": torch.zeros_like(p)})
+            s["m"] = beta1 * s["m"] + (1 - beta1) * g
+            s["v"] = beta2 * s["v"] + (1 - beta2) * g * g
+            s["v_max"] = torch.maximum(s["v_max"], s["v"])
+            v = s["v_max"] if amsgrad else s["v"]
+            p -= lr * (s["m"] / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)).sqrt() + eps)
+
+# %% [mutant ex2_adamw] no bias correction
+def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+               amsgrad=False):
+    beta1, beta2 = betas
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            g = p.grad
+            s = state.setdefault(i, {"m": torch.zeros_like(p), "v": torch.zeros_like(p),
+                                     "v_max": torch.zeros_like(p)})
+            p *= 1 - lr * weight_decay
+            s["m"] = beta1 * s["m"] + (1 - beta1) * g
+            s["v"] = beta2 * s["v"] + (1 - beta2) * g * g
+            s["v_max"] = torch.maximum(s["v_max"], s["v"])
+            v = s["v_max"] if amsgrad else s["v"]
+            p -= lr * s["m"] / (v.sqrt() + eps)
+
+# %% [mutant ex2_adamw] decays by weight_decay alone, forgetting the factor lr
+def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+               amsgrad=False):
+    beta1, beta2 = betas
+    with torch.no_grad():
+        state["t"] = state.get("t", 0) + 1
+        t = state["t"]
+        for i, p in enumerate(params):
+            g = p.grad
+            s = state.setdefault(i, {"m": torch.zeros_like(p), "v": torch.zeros_like(p),
+                                     "v_max": torch.zeros_like(p)})
+            p *= 1 - weight_decay
+            s["m"] = beta1 * s["m"] + (1 - beta1) * g
+            s["v"] = beta2 * s["v"] + (1 - beta2) * g * g
+            s["v_max"] = torch.maximum(s["v_max"], s["v"])
+            v = s["v_max"] if amsgrad else s["v"]
+            p -= lr * (s["m"] / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)).sqrt() + eps)
+
+# %% [mutant ex3_groups] one group: weight decay on every parameter
+def make_optimizer(net, lr, weight_decay):
+    return torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+
+# %% [mutant ex3_groups] sorts by name: normalisation scales ("weight") get decayed
+def make_optimizer(net, lr, weight_decay):
+    decay = [p for name, p in net.named_parameters() if not name.endswith("bias")]
+    no_decay = [p for name, p in net.named_parameters() if name.endswith("bias")]
+    return torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
+                            {"params": no_decay, "weight_decay": 0.0}],
+                           lr=lr, momentum=0.9)
+
+# %% [mutant ex3_groups] forgets the momentum
+def make_optimizer(net, lr, weight_decay):
+    decay = [p for p in net.parameters() if p.dim() >= 2]
+    no_decay = [p for p in net.parameters() if p.dim() < 2]
+    return torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
+                            {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+
+# %% [mutant ex4_loop] never calls zero_grad: gradients accumulate
+def train_steps(net, loader, loss_fn, optimizer, num_steps):
+    net.train()
+    losses = []
+    while len(losses) < num_steps:
+        for X, y in loader:
+            loss = loss_fn(net(X), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            if len(losses) == num_steps:
+                break
+    return losses
+
+# %% [mutant ex4_loop] steps before backward
+def train_steps(net, loader, loss_fn, optimizer, num_steps):
+    net.train()
+    losses = []
+    while len(losses) < num_steps:
+        for X, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(net(X), y)
+            optimizer.step()
+            loss.backward()
+            losses.append(loss.item())
+            if len(losses) == num_steps:
+                break
+    return losses
+
+# %% [mutant ex4_loop] one pass over the loader only
+def train_steps(net, loader, loss_fn, optimizer, num_steps):
+    net.train()
+    losses = []
+    for X, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if len(losses) == num_steps:
+            break
+    return losses
+
+# %% [mutant ex4_loop] keeps the loss tensors (and their graphs)
+def train_steps(net, loader, loss_fn, optimizer, num_steps):
+    net.train()
+    losses = []
+    while len(losses) < num_steps:
+        for X, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(net(X), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss)
+            if len(losses) == num_steps:
+                break
+    return losses
+
+# %% [mutant ex5_confusion] evaluates in training mode
+def confusion_matrix(net, loader, num_classes):
+    matrix = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    with torch.no_grad():
+        for X, y in loader:
+            for true, pred in zip(y, net(X).argmax(dim=1)):
+                matrix[true, pred] += 1
+    return matrix
+
+# %% [mutant ex5_confusion] rows are the predictions, columns the true classes
+def confusion_matrix(net, loader, num_classes):
+    net.eval()
+    matrix = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    with torch.no_grad():
+        for X, y in loader:
+            for true, pred in zip(y, net(X).argmax(dim=1)):
+                matrix[pred, true] += 1
+    net.train()
+    return matrix
+
+# %% [mutant ex5_confusion] leaves the model in eval mode
+def confusion_matrix(net, loader, num_classes):
+    net.eval()
+    matrix = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    with torch.no_grad():
+        for X, y in loader:
+            for true, pred in zip(y, net(X).argmax(dim=1)):
+                matrix[true, pred] += 1
+    return matrix
+
+# %% [mutant ex6_schedule] no scheduler: a constant learning rate
+from nncourse.training import train_epoch
+
+
+def fit(net, train_loader, num_epochs, lr):
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    losses, lrs = [], []
+    for epoch in range(num_epochs):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        losses.append(train_epoch(net, train_loader, loss_fn, optimizer))
+    return losses, lrs
+
+# %% [mutant ex6_schedule] steps the scheduler after every batch
+def fit(net, train_loader, num_epochs, lr):
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs)
+    losses, lrs = [], []
+    for epoch in range(num_epochs):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        net.train()
+        total, count = 0.0, 0
+        for X, y in train_loader:
+            optimizer.zero_grad()
+            loss = loss_fn(net(X), y)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total += loss.item() * len(y)
+            count += len(y)
+        losses.append(total / count)
+    return losses, lrs
+
+# %% [mutant ex6_schedule] steps the scheduler before the epoch
+from nncourse.training import train_epoch
+
+
+def fit(net, train_loader, num_epochs, lr):
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs)
+    losses, lrs = [], []
+    for epoch in range(num_epochs):
+        scheduler.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+        losses.append(train_epoch(net, train_loader, loss_fn, optimizer))
+    return losses, lrs
