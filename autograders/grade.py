@@ -151,12 +151,8 @@ def stage(entry, staging):
 # 3. the record
 
 
-def prepare_record(out, assignment_ids, scratch):
-    """Make ``out`` an nbgrader course whose gradebook knows the assignments."""
-    from nbgrader.converters import GenerateAssignment
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import Config, PyFileConfigLoader
-
+def init_record_folder(out, assignment_ids):
+    """Make ``out`` an nbgrader course folder: the course config and the sources."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if out.resolve() != ROOT.resolve():
@@ -172,6 +168,15 @@ def prepare_record(out, assignment_ids, scratch):
             config.write_text(text)
         for aid in assignment_ids:
             shutil.copytree(SOURCE / aid, out / "source" / aid, dirs_exist_ok=True)
+
+
+def prepare_record(out, assignment_ids, scratch):
+    """Bring the gradebook of the course folder ``out`` up to date with the sources."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import Config, PyFileConfigLoader
+
+    out = Path(out)
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(out)).load_config()
     extra = Config()
     extra.CourseDirectory.root = str(out)
@@ -255,24 +260,38 @@ def _settings_for_workers(settings, scratch, record_db, assignment_ids, zygote_s
     }
 
 
-def run_jobs(jobs, worker_settings, workers, on_result):
-    """Grade ``jobs`` in a pool of workers; call ``on_result(job, result)`` for each.
+class Pool:
+    """The grading workers: started early (they import nbgrader while the zygote imports
+    torch and the record is prepared), then fed one submission at a time.
 
     A worker that dies takes its pool down with it: the jobs still open go to a fresh
     pool, and a job that breaks two pools is reported as an error.
     """
-    import multiprocessing
 
-    tries = {id(job): 0 for job in jobs}
-    todo = list(jobs)
-    context = multiprocessing.get_context("spawn")
-    barren = 0  # pools in a row that broke before returning anything
-    while todo:
-        retry, returned = [], 0
-        size = max(1, min(workers, len(todo)))
-        with ProcessPoolExecutor(size, mp_context=context, initializer=_init_worker,
-                                 initargs=(worker_settings,)) as pool:
-            futures = {pool.submit(_grade_job, job): job for job in todo}
+    def __init__(self, worker_settings, workers, size_hint=None):
+        import multiprocessing
+        self.settings = worker_settings
+        self.workers = max(1, min(workers, size_hint or workers))
+        self.context = multiprocessing.get_context("spawn")
+        self.executor = self._start(self.workers)
+
+    def _start(self, size):
+        executor = ProcessPoolExecutor(size, mp_context=self.context,
+                                       initializer=_init_worker, initargs=(self.settings,))
+        for _ in range(size):
+            executor.submit(_warm)
+        return executor
+
+    def run(self, jobs, on_result):
+        """Grade ``jobs``; call ``on_result(job, result)`` for each, as they finish."""
+        tries = {id(job): 0 for job in jobs}
+        todo = list(jobs)
+        barren = 0  # pools in a row that broke before returning anything
+        while todo:
+            retry, returned = [], 0
+            if self.executor is None:
+                self.executor = self._start(max(1, min(self.workers, len(todo))))
+            futures = {self.executor.submit(_grade_job, job): job for job in todo}
             for future in as_completed(futures):
                 job = futures[future]
                 try:
@@ -287,11 +306,22 @@ def run_jobs(jobs, worker_settings, workers, on_result):
                     result = {"error": f"{type(exc).__name__}: {exc}"}
                 returned += 1
                 on_result(job, result)
-        barren = barren + 1 if retry and not returned else 0
-        if barren >= 2:
-            raise RuntimeError("the grading workers die before grading anything: see the "
-                               "worker logs (run with --keep-scratch)")
-        todo = retry
+            if retry:
+                self.close()
+            barren = barren + 1 if retry and not returned else 0
+            if barren >= 2:
+                raise RuntimeError("the grading workers die before grading anything: see "
+                                   "the worker logs (run with --keep-scratch)")
+            todo = retry
+
+    def close(self):
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+
+def _warm():
+    return os.getpid()
 
 
 def _init_worker(settings):
@@ -411,12 +441,12 @@ def rows_from_record(db_url, state):
                    "flags": ";".join(info.get("flags", [])), "cells": {}}
             assignment = known.get(aid)
             row["max_score"] = _num(assignment.max_score) if assignment else ""
-            row["score"] = 0.0 if assignment else ""
+            row["score"] = 0 if assignment else ""
             if assignment:
                 for nb in assignment.notebooks:
                     for cell in nb.grade_cells:
                         columns.setdefault((aid, nb.name, cell.name), None)
-                        row["cells"][(aid, nb.name, cell.name)] = 0.0
+                        row["cells"][(aid, nb.name, cell.name)] = 0
                 try:
                     sub = gb.find_submission(aid, student)
                 except MissingEntry:
@@ -473,7 +503,13 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     lock = _lock(out)
     scratch = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
-    zygote = None
+    zygote = pool = None
+    phases, mark = {}, [time.perf_counter()]
+
+    def phase(name):
+        now = time.perf_counter()
+        phases[name] = round(now - mark[0], 2)
+        mark[0] = now
     try:
         entries = collect(submissions, scratch / "input", assignment)
         graded_ids = sorted({e.assignment for e in entries if e.assignment and
@@ -485,13 +521,26 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         if settings.fork and graded_ids:
             from autograders.zygote import Zygote
             zygote = Zygote(scratch / "zygote").start()  # imports torch while we go on
+            import threading
+            zygote_done = threading.Event()
+            threading.Thread(target=zygote.watch, args=(zygote_done,), daemon=True).start()
+        pool = None
+        if graded_ids:
+            init_record_folder(out, graded_ids)
+            (scratch / "workers").mkdir()
+            worker_settings = _settings_for_workers(
+                settings, scratch / "workers", out / "gradebook.db", graded_ids,
+                zygote.socket if zygote else None)
+            pool = Pool(worker_settings, settings.workers, size_hint=len(entries))
         for entry in entries:
             staged = stage(entry, scratch / "staged") if not entry.status else None
             if staged:
                 jobs.append({"student": entry.student, "assignment": entry.assignment,
                              "staged": str(staged)})
+        phase("collect")
         record_db = prepare_record(out, graded_ids, scratch) if graded_ids else \
             out / "gradebook.db"
+        phase("record")
         db_url = _db_url(record_db)
         by_key = {e.key: e for e in entries}
         state = load_state(out)
@@ -517,18 +566,10 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
                            f"{entry.status} ({result.get('seconds', 0):.1f} s)")
 
         if jobs:
-            if zygote is not None:
-                try:
-                    zygote.wait_ready()
-                except RuntimeError as exc:  # kernels start the slow way then
-                    _say(settings, f"grade: no zygote ({exc}); starting kernels one by one")
-                    zygote.stop()
-                    zygote = None
-            worker_settings = _settings_for_workers(
-                settings, scratch / "workers", record_db, graded_ids,
-                zygote.socket if zygote else None)
-            (scratch / "workers").mkdir()
-            run_jobs(jobs, worker_settings, settings.workers, on_result)
+            pool.run(jobs, on_result)
+        if pool is not None:
+            pool.close()
+        phase("grading")
         for entry in entries:
             if entry.key not in results and entry.assignment and entry.status != "unknown" \
                     and record_db.exists():
@@ -539,6 +580,7 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
                 "student_id": entry.student, "assignment": entry.assignment,
                 "status": entry.status, "flags": entry.flags, "notes": entry.notes,
                 "seconds": results.get(entry.key, {}).get("seconds"),
+                "timing": _timing(results.get(entry.key)),
                 "feedback": sorted(
                     str(p.relative_to(out)) for p in
                     (out / "feedback" / entry.student / entry.assignment).glob("*.html"))
@@ -552,16 +594,21 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         (out / "grading.json").write_text(json.dumps(state, indent=1, sort_keys=True))
         from autograders.report import write_report
         write_report(out / "report.html", rows, names, state)
+        phase("outputs")
         errors = [e for e in entries if e.status == "error"]
         summary = {"rows": len(entries), "graded": len(jobs),
                    "errors": len(errors),
                    "statuses": _count(e.status for e in entries),
-                   "seconds": round(time.perf_counter() - began, 2), "out": str(out)}
-        _say(settings, f"grade: {summary['statuses']} in {summary['seconds']} s; "
+                   "seconds": round(time.perf_counter() - began, 2), "out": str(out),
+                   "phases": phases}
+        _say(settings, f"grade: {summary['statuses']} in {summary['seconds']} s {phases}; "
                        f"wrote {out / 'grades.csv'}, {out / 'report.html'}")
         return summary
     finally:
+        if pool is not None:
+            pool.close()
         if zygote is not None:
+            zygote_done.set()
             zygote.stop()
         if not settings.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -578,6 +625,17 @@ def _lock(out):
         handle.close()
         raise ValueError(f"{out} is being graded by another run") from None
     return handle
+
+
+def _timing(result):
+    """Where a job's time went: worker steps (wall, cpu), kernel wall, cells."""
+    if not result or result.get("error"):
+        return None
+    reports = result.get("reports", {}).values()
+    timing = dict(result.get("timing") or {})
+    timing["kernel_wall"] = round(sum(r.get("wall", 0) for r in reports), 3)
+    timing["cells"] = round(sum(sum(r.get("seconds", {}).values()) for r in reports), 3)
+    return timing
 
 
 def _rows_without_record(state):

@@ -163,6 +163,18 @@ class Kernel:
             return None if _alive(self.pid) else 1
         return message["exit"]
 
+    def reaped(self, timeout=5.0):
+        """After a kill: the exit code, without trusting anyone else to report it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self.exit_code(0.05)
+            if code is not None:
+                return code
+            if not _alive(self.pid):
+                return -9
+            self.kill()
+        return -9
+
     def watch(self):
         started = time.monotonic()
         grader = os.getppid()
@@ -180,13 +192,24 @@ class Kernel:
                 if rss > self.memory:
                     self.event(kind="memory", rss=rss, limit=self.memory)
                     self.kill()
+                    return self.reaped()
             if self.hard_limit and now - started > self.hard_limit:
                 self.event(kind="hard-limit", seconds=round(now - started, 1))
                 self.kill()
+                return self.reaped()
             if os.getppid() != grader:
                 self.event(kind="orphaned")
                 self.kill()
                 return 1
+
+
+def wait_for_zygote(path, timeout=600):
+    """The zygote may still be importing torch: wait for its socket (or its failure)."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if os.path.exists(path + ".failed") or time.monotonic() > deadline:
+            raise FileNotFoundError("the zygote did not start")
+        time.sleep(0.05)
 
 
 def parse(argv):
@@ -213,6 +236,7 @@ def main(argv=None):
     try:
         if not args["socket"]:
             raise FileNotFoundError("no zygote")
+        wait_for_zygote(args["socket"])
         kernel.start_forked(args["socket"], args["extra"])
     except (OSError, RuntimeError, ValueError) as exc:
         if args["socket"]:

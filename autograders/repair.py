@@ -93,12 +93,12 @@ def parse_json(raw):
 def read_notebook(raw):
     """Bytes or text of a notebook file -> ``(nbformat 4 notebook, flags)``."""
     data, repaired = parse_json(raw)
-    flags = ["invalid-json"] if repaired else []
+    flags = {"invalid-json"} if repaired else set()
     if not isinstance(data, dict):
         raise Unreadable("JSON, but not a notebook")
     major = data.get("nbformat")
     if "worksheets" in data or (isinstance(major, int) and major < 4):
-        flags.append("nbformat3")
+        flags.add("nbformat3")
         data.setdefault("nbformat", 3)
         data.setdefault("nbformat_minor", 0)
         data.setdefault("metadata", {})
@@ -111,7 +111,7 @@ def read_notebook(raw):
         nb = nbformat.from_dict(data)
     else:
         raise Unreadable("JSON, but not a notebook (no cells)")
-    return _normalise(nb), flags
+    return _normalise(nb, flags), sorted(flags)
 
 
 def _text(source):
@@ -120,9 +120,9 @@ def _text(source):
     return "" if source is None else str(source)
 
 
-def _normalise(nb):
+def _normalise(nb, flags):
     """A structurally valid nbformat 4.5 notebook built from whatever the cells hold."""
-    cells = []
+    cells, seen = [], set()
     for cell in nb.get("cells") or []:
         if not isinstance(cell, dict):
             continue
@@ -138,7 +138,11 @@ def _normalise(nb):
         else:
             new = nbformat.v4.new_code_cell(source, metadata=meta)
         cid = cell.get("id")
-        new["id"] = cid if isinstance(cid, str) else ""
+        valid = isinstance(cid, str) and re.fullmatch(r"[a-zA-Z0-9-_]{1,64}", cid)
+        if valid and cid in seen:
+            flags.add("duplicate-ids")
+        new["id"] = cid if valid and cid not in seen else uuid.uuid4().hex[:8]
+        seen.add(new["id"])
         cells.append(new)
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     out = nbformat.v4.new_notebook(cells=cells, metadata=meta)
@@ -161,13 +165,21 @@ def _squash(text):
 
 
 def _similarity(a, b):
-    a, b = _squash(a), _squash(b)
+    """How alike two cell texts are, line by line (0 to 1)."""
+    a, b = _squash(a).splitlines(), _squash(b).splitlines()
     if a == b:
         return 1.0
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.real_quick_ratio() < 0.3 or matcher.quick_ratio() < 0.3:
+    if matcher.real_quick_ratio() < 0.2:
         return 0.0
     return matcher.ratio()
+
+
+def _first_line(text):
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line.strip()
+    return ""
 
 
 def _score(rel, stu, big):
@@ -184,19 +196,34 @@ def _score(rel, stu, big):
         return 0.0
     ratio = _similarity(rel.source, stu.source)
     if rmeta.get("solution") and not rmeta.get("grade"):
-        # an answer cell: the student kept the scaffold and replaced the stub
+        # an answer cell: the student kept the scaffold (its first line: class or def)
+        # and replaced the stub
+        first = [_first_line(rel.source), _first_line(stu.source)]
+        if first[0] and first[0] == first[1]:
+            ratio = max(ratio, 0.6)
         same_type = 0.5 if rel.cell_type == stu.cell_type == "code" else 0.0
         return 2.0 * ratio + same_type if ratio > 0.2 else 0.0
-    if rel.cell_type == "markdown" and not rid:
-        return 2.0 * ratio if ratio > 0.8 else 0.0
-    return 5.0 * ratio if ratio > 0.6 else 0.0
+    return 5.0 * ratio if ratio > 0.5 else 0.0
 
 
 def align(release_cells, student_cells):
-    """Order-keeping alignment: ``{release index: student index}`` with the best total fit."""
-    n, m = len(release_cells), len(student_cells)
+    """Order-keeping alignment: ``{release index: student index}`` with the best total fit.
+
+    Only release cells with nbgrader metadata take part (the others need no place).
+    """
+    wanted = [i for i, c in enumerate(release_cells) if _meta(c).get("grade_id")]
+    # the usual case: every graded cell is there once, with its id, in order
+    positions = {}
+    for j, cell in enumerate(student_cells):
+        positions.setdefault(_meta(cell).get("grade_id"), []).append(j)
+    direct = [positions.get(_meta(release_cells[i])["grade_id"], []) for i in wanted]
+    if all(len(p) == 1 for p in direct) and \
+            [p[0] for p in direct] == sorted(p[0] for p in direct):
+        return {i: p[0] for i, p in zip(wanted, direct)}
+    rel = [release_cells[i] for i in wanted]
+    n, m = len(rel), len(student_cells)
     big = n * m > MAX_ALIGNED_CELLS * 40
-    score = [[_score(r, s, big) for s in student_cells] for r in release_cells]
+    score = [[_score(r, c, big) for c in student_cells] for r in rel]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         row, below = best[i], best[i + 1]
@@ -206,7 +233,7 @@ def align(release_cells, student_cells):
     pairs, i, j = {}, 0, 0
     while i < n and j < m:
         if score[i][j] > 0 and best[i][j] == score[i][j] + best[i + 1][j + 1]:
-            pairs[i] = j
+            pairs[wanted[i]] = j
             i, j = i + 1, j + 1
         elif best[i][j] == best[i + 1][j]:
             i += 1

@@ -225,6 +225,14 @@ class Zygote:
         log.close()
         return self
 
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def mark_failed(self):
+        """Tell the waiting proxies to start their kernels the slow way."""
+        with open(self.socket + ".failed", "w") as f:
+            f.write("the zygote is not running\n")
+
     def wait_ready(self, timeout=300):
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.ready_file):
@@ -244,6 +252,29 @@ class Zygote:
             except Exception:
                 self.process.kill()
                 self.process.wait()
+        for path in (self.socket + ".failed",):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def watch(self, stop_event, interval=0.5):
+        """Keep a zygote running until ``stop_event`` (run in a thread).
+
+        A zygote that dies before it is ready makes the proxies start their kernels the
+        slow way; one that dies later (a student's kernel may kill its parent) is started
+        again, and the kernels forked meanwhile start the slow way.
+        """
+        restarts = 0
+        while not stop_event.wait(interval):
+            if self.alive():
+                continue
+            if not os.path.exists(self.ready_file) or restarts >= 3:
+                self.mark_failed()
+                return
+            restarts += 1
+            os.unlink(self.ready_file)
+            self.start()
 
     def __enter__(self):
         return self.start()
