@@ -61,7 +61,8 @@ def layer_formula(layer, size, axis=0):
         return conv_formula(size, _axis(layer.kernel_size, axis), _axis(layer.stride, axis),
                             padding, _axis(layer.dilation, axis))
     if isinstance(layer, (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)):
-        return pool_formula(size, _axis(layer.kernel_size, axis), _axis(layer.stride, axis),
+        kernel_size, stride = _axis(layer.kernel_size, axis), _axis(layer.stride, axis)
+        return pool_formula(size, kernel_size, None if stride == kernel_size else stride,
                             _axis(layer.padding, axis), _axis(getattr(layer, "dilation", 1),
                                                               axis), layer.ceil_mode)
     if isinstance(layer, (nn.modules.pooling._AdaptiveAvgPoolNd,
@@ -244,6 +245,25 @@ def max_pool2d_mistake(got, x, kernel_size, stride=None, padding=0):
             return text
     return None
 
+
+@torch.no_grad()
+def downsample_mistake(got, image, factor):
+    """If ``got`` is what a known wrong way of shrinking an (H, W, 3) uint8 ``image`` by
+    averaging ``factor`` x ``factor`` blocks gives, say which; else None."""
+    h, w, c = image.shape
+    chw = image.permute(2, 0, 1)                                    # (C, H, W)
+    wrong = {
+        "the values were not divided by 255": F.avg_pool2d(chw.float(), factor),
+        "the average was taken on integers, which rounds it down: convert to float first":
+            F.avg_pool2d(chw.long(), factor).float() / 255,
+        "reshape/view re-reads the numbers in a new order: (H, W, C) -> (C, H, W) needs "
+        "permute(2, 0, 1)": F.avg_pool2d(image.reshape(c, h, w).float() / 255, factor),
+        "the maximum was taken, not the average": F.max_pool2d(chw.float() / 255, factor),
+    }
+    for text, value in wrong.items():
+        if _same(got, value):
+            return text
+    return None
 
 # ----------------------------------------------------------------------------------------
 # The truth from real layers, and functions a by-hand answer must not call
