@@ -1,0 +1,128 @@
+"""Plausible wrong answers for the chapter 13 exercises: each must lose its points."""
+
+# %% [mutant ex1_shard] gives every rank a contiguous block instead of every k-th index
+def shard_indices(n, num_replicas, rank, shuffle=True, seed=0, epoch=0, drop_last=False):
+    if shuffle:
+        g = torch.Generator()
+        g.manual_seed(seed + epoch)
+        indices = torch.randperm(n, generator=g).tolist()
+    else:
+        indices = list(range(n))
+    per_rank = n // num_replicas if drop_last else math.ceil(n / num_replicas)
+    total = per_rank * num_replicas
+    while len(indices) < total:
+        indices += indices[:total - len(indices)]
+    return indices[rank * per_rank:(rank + 1) * per_rank]
+
+# %% [mutant ex1_shard] seeds the shuffle with the seed alone, forgetting the epoch
+def shard_indices(n, num_replicas, rank, shuffle=True, seed=0, epoch=0, drop_last=False):
+    if shuffle:
+        g = torch.Generator()
+        g.manual_seed(seed)
+        indices = torch.randperm(n, generator=g).tolist()
+    else:
+        indices = list(range(n))
+    if drop_last:
+        total = (n // num_replicas) * num_replicas
+        indices = indices[:total]
+    else:
+        total = math.ceil(n / num_replicas) * num_replicas
+        while len(indices) < total:
+            indices += indices[:total - len(indices)]
+    return indices[rank:total:num_replicas]
+
+# %% [mutant ex1_shard] never pads: the ranks get shares of different sizes
+def shard_indices(n, num_replicas, rank, shuffle=True, seed=0, epoch=0, drop_last=False):
+    if shuffle:
+        g = torch.Generator()
+        g.manual_seed(seed + epoch)
+        indices = torch.randperm(n, generator=g).tolist()
+    else:
+        indices = list(range(n))
+    if drop_last:
+        indices = indices[:(n // num_replicas) * num_replicas]
+    return indices[rank::num_replicas]
+
+# %% [mutant ex1_shard] pads once only: too short with fewer samples than ranks
+def shard_indices(n, num_replicas, rank, shuffle=True, seed=0, epoch=0, drop_last=False):
+    if shuffle:
+        g = torch.Generator()
+        g.manual_seed(seed + epoch)
+        indices = torch.randperm(n, generator=g).tolist()
+    else:
+        indices = list(range(n))
+    if drop_last:
+        total = (n // num_replicas) * num_replicas
+        indices = indices[:total]
+    else:
+        total = math.ceil(n / num_replicas) * num_replicas
+        indices += indices[:total - len(indices)]
+    return indices[rank:total:num_replicas]
+
+# %% [mutant ex2_average] sums the gradients instead of averaging them
+def average_gradients(replicas):
+    for params in zip(*(model.parameters() for model in replicas)):
+        if params[0].grad is None:
+            continue
+        total = torch.stack([p.grad for p in params]).sum(dim=0)
+        for p in params:
+            p.grad = total.clone()
+
+# %% [mutant ex2_average] writes the average into rank 0 only
+def average_gradients(replicas):
+    for params in zip(*(model.parameters() for model in replicas)):
+        if params[0].grad is None:
+            continue
+        params[0].grad = torch.stack([p.grad for p in params]).mean(dim=0)
+
+# %% [mutant ex2_average] averages the weights instead of the gradients
+def average_gradients(replicas):
+    with torch.no_grad():
+        for params in zip(*(model.parameters() for model in replicas)):
+            mean = torch.stack([p for p in params]).mean(dim=0)
+            for p in params:
+                p.copy_(mean)
+
+# %% [mutant ex3_plan] counts the steps as if one process read the whole dataset
+def ddp_plan(n, batch_size, world_size, base_lr, base_batch_size):
+    global_batch = batch_size * world_size
+    return global_batch, math.ceil(n / batch_size), base_lr * global_batch / base_batch_size
+
+# %% [mutant ex3_plan] keeps the learning rate of one process
+def ddp_plan(n, batch_size, world_size, base_lr, base_batch_size):
+    steps = math.ceil(math.ceil(n / world_size) / batch_size)
+    return batch_size * world_size, steps, base_lr
+
+# %% [mutant ex3_plan] scales the learning rate by the number of processes only
+def ddp_plan(n, batch_size, world_size, base_lr, base_batch_size):
+    steps = math.ceil(math.ceil(n / world_size) / batch_size)
+    return batch_size * world_size, steps, base_lr * world_size
+
+# %% [mutant ex3_plan] divides the dataset with floor, forgetting the sampler's padding
+def ddp_plan(n, batch_size, world_size, base_lr, base_batch_size):
+    global_batch = batch_size * world_size
+    steps = math.ceil((n // world_size) / batch_size)
+    return global_batch, steps, base_lr * global_batch / base_batch_size
+
+# %% [mutant ex4_save] saves the wrapper's state_dict ("module." keys)
+def save_from_rank0(model, path, rank):
+    if rank == 0:
+        torch.save(model.state_dict(), path)
+
+# %% [mutant ex4_save] every rank writes the file
+def save_from_rank0(model, path, rank):
+    network = model.module if hasattr(model, "module") else model
+    torch.save(network.state_dict(), path)
+
+# %% [mutant ex4_save] pickles the whole model instead of its state_dict
+def save_from_rank0(model, path, rank):
+    if rank == 0:
+        torch.save(model.module if hasattr(model, "module") else model, path)
+
+# %% [mutant ex5_shard_loss] the usual mean loss on every rank
+def shard_loss(logits, y, global_batch_size, world_size):
+    return F.cross_entropy(logits, y)
+
+# %% [mutant ex5_shard_loss] divides the sum by the global batch but forgets DDP's averaging
+def shard_loss(logits, y, global_batch_size, world_size):
+    return F.cross_entropy(logits, y, reduction="sum") / global_batch_size
