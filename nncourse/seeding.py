@@ -34,12 +34,23 @@ def quiet_warnings():
     os.environ["PYTHONWARNINGS"] = "ignore"
 
 
+def one_cpu_thread():
+    """Compute on one CPU thread.
+
+    The course's tensors are small: threads cost more to wake than they save, and two
+    notebooks run side by side in CI and grading. One thread also fixes the order of CPU
+    reductions, so a sum prints the same digits on every machine.
+    """
+    torch.set_num_threads(1)
+
+
 def setup_lesson(seed=0):
     """What the first cell of every lesson calls: exact kernels, seeds, short printing.
 
     Lessons print tensors with 4 decimals so that CPU and GPU runs print the same digits.
     """
     quiet_warnings()
+    one_cpu_thread()
     set_deterministic()
     seed_everything(seed)
     torch.set_printoptions(precision=4, sci_mode=False)
@@ -48,6 +59,7 @@ def setup_lesson(seed=0):
 def setup_exercise(seed=0):
     """What the locked setup cell of every exercise notebook calls."""
     quiet_warnings()
+    one_cpu_thread()
     set_deterministic()
     seed_everything(seed)
     torch.set_printoptions(precision=4, sci_mode=False)
