@@ -586,6 +586,10 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
                     (out / "feedback" / entry.student / entry.assignment).glob("*.html"))
                 if entry.key in results else []}
         state["statuses"] = STATUSES
+        phase("outputs")  # (the report comes after: its time is not in last_run)
+        state["last_run"] = {"phases": phases, "workers": settings.workers,
+                             "fork": settings.fork, "jobs": len(jobs),
+                             "seconds": round(time.perf_counter() - began, 2)}
         if record_db.exists():
             rows, names = rows_from_record(db_url, state)
         else:
@@ -594,7 +598,6 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         (out / "grading.json").write_text(json.dumps(state, indent=1, sort_keys=True))
         from autograders.report import write_report
         write_report(out / "report.html", rows, names, state)
-        phase("outputs")
         errors = [e for e in entries if e.status == "error"]
         summary = {"rows": len(entries), "graded": len(jobs),
                    "errors": len(errors),

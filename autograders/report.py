@@ -90,11 +90,11 @@ def _assignment_section(aid, rows, names, cell_points):
         axes[1].set_xlabel("fraction without full marks")
         axes[1].set_title("exercises most students miss")
         fig.tight_layout()
-        parts.append(_png(fig))
-        worst = [labels[i] for i in order[:3] if missed[i] > 0]
-        if worst:
-            parts.append("<p>Most missed: " + ", ".join(html.escape(w) for w in worst)
-                         + ".</p>")
+        parts.append("<h3>Score distribution per exercise</h3>" + _png(fig))
+        parts.append("<h3>Exercises most students miss</h3><table><tr><th>exercise</th>"
+                     "<th>without full marks</th><th>zero</th></tr>" + "".join(
+                         f"<tr><td>{html.escape(labels[i])}</td><td>{missed[i]:.0%}</td>"
+                         f"<td>{zero[i]:.0%}</td></tr>" for i in order) + "</table>")
     flags = {}
     for row in rows:
         for flag in filter(None, row["flags"].split(";")):

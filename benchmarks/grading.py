@@ -1,0 +1,217 @@
+"""Grading a class: stock ``nbgrader autograde`` against ``python -m autograders grade``.
+
+    .venv/bin/python benchmarks/grading.py [--students 20] [--workers 2] [--assignments A B]
+
+Both grade the same submissions, in one run of this script: ``--students`` pseudo-students
+for each of the first two assignments (or those given), each handing in the release
+notebook with every exercise answered by the reference solution, by one of the
+exercise's mutants (plausible wrong answers) or not at all, drawn with a fixed seed, so
+the class is a mix of correct and wrong work. Printed:
+
+- the wall time (and CPU time) of each, and their ratio;
+- the floor: the wall time of a fresh kernel that only imports torch and torchvision
+  (what every notebook costs stock nbgrader before its first cell runs);
+- the per-notebook overhead of each: time not spent running cells, per notebook
+  (``grade``: worker-seconds, that is wall time x workers, so the two compare per core);
+- that both gave every submission the same score.
+
+Timings on a shared machine vary with its load: the CPU seconds show how much work each
+did, whatever the load.
+"""
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import nbformat  # noqa: E402
+
+from autograders import RELEASE, SOURCE  # noqa: E402
+from autograders.collect import _known  # noqa: E402
+from autograders.mutants import answer_text, filled, load_mutants  # noqa: E402
+from autograders.nbgrader_cli import nbgrader, nbgrader_env, scratch_course  # noqa: E402
+
+
+def build_class(assignment_ids, students, folder, seed=0):
+    """Write ``students`` submissions per assignment; return ``{(student, aid): plan}``."""
+    rng = random.Random(seed)
+    plans = {}
+    for aid in assignment_ids:
+        mutants = load_mutants(aid)
+        for src in sorted((SOURCE / aid).glob("*.ipynb")):
+            source = nbformat.read(src, as_version=4)
+            release = nbformat.read(RELEASE / aid / src.name, as_version=4)
+            reference = {c.metadata.nbgrader["grade_id"]: answer_text(c.source)
+                         for c in source.cells
+                         if c.metadata.get("nbgrader", {}).get("solution")}
+            for k in range(students):
+                student = f"student{k:03d}"
+                answers, plan = {}, {}
+                for cid, text in reference.items():
+                    draw = rng.random()
+                    if k == 0 or draw < 0.55:          # student000 is all correct
+                        answers[cid], plan[cid] = text, "reference"
+                    elif draw < 0.85 and mutants.get(cid):
+                        mutant = rng.choice(mutants[cid])
+                        answers[cid], plan[cid] = mutant.source, mutant.description
+                    else:
+                        plan[cid] = "not answered"
+                dest = Path(folder, student, aid)
+                dest.mkdir(parents=True, exist_ok=True)
+                nbformat.write(filled(release, answers), dest / src.name)
+                plans[(student, aid)] = plan
+    return plans
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd, cwd, env=None):
+    cpu, wall = children_cpu(), time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n"
+                           f"{proc.stderr[-3000:]}")
+    return time.perf_counter() - wall, children_cpu() - cpu, proc
+
+
+def floor_seconds(repeats=3):
+    """A fresh python3 kernel that imports torch and torchvision, then shuts down."""
+    code = (
+        "import time\n"
+        "from jupyter_client.manager import start_new_kernel\n"
+        "t = time.perf_counter()\n"
+        "km, kc = start_new_kernel(kernel_name='python3')\n"
+        "kc.execute_interactive('import torch, torchvision', timeout=300)\n"
+        "km.shutdown_kernel(now=False)\n"
+        "kc.stop_channels()\n"
+        "print(time.perf_counter() - t)\n")
+    runs = []
+    for _ in range(repeats):
+        wall, cpu, proc = timed([sys.executable, "-c", code], ROOT, nbgrader_env())
+        runs.append(float(proc.stdout.strip().splitlines()[-1]))
+    return statistics.median(runs), runs
+
+
+def cell_seconds(nb_path):
+    """Seconds spent running cells, from nbclient's timing metadata."""
+    nb = nbformat.read(nb_path, as_version=4)
+    total = 0.0
+    for cell in nb.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if start and end:
+            total += (datetime.fromisoformat(end.replace("Z", "+00:00")) -
+                      datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+    return total
+
+
+def stock(assignment_ids, submitted, work):
+    """Stock nbgrader: generate the assignments, then ``nbgrader autograde`` each."""
+    course = scratch_course(Path(work, "stock"), assignment_ids)
+    for aid in assignment_ids:
+        nbgrader(["generate_assignment", aid, "--force"], cwd=course)
+    os.symlink(submitted, course / "submitted")
+    wall = cpu = 0.0
+    for aid in assignment_ids:
+        w, c, _ = timed([sys.executable, "-m", "nbgrader", "autograde", aid, "--force"],
+                        course, nbgrader_env())
+        wall, cpu = wall + w, cpu + c
+    from nbgrader.api import Gradebook
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for aid in assignment_ids:
+            for sub in gb.find_assignment(aid).submissions:
+                scores[(sub.student.id, aid)] = float(sub.score)
+    cells = [cell_seconds(p) for p in sorted((course / "autograded").glob("*/*/*.ipynb"))]
+    return {"wall": wall, "cpu": cpu, "scores": scores, "cells": cells}
+
+
+def ours(submitted, work, workers):
+    out = Path(work, "grade")
+    cmd = [sys.executable, "-m", "autograders", "grade", str(submitted), "--out", str(out),
+           "--workers", str(workers)]
+    wall, cpu, proc = timed(cmd, ROOT, nbgrader_env())
+    with open(out / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    state = json.loads((out / "grading.json").read_text())
+    timings = [r["timing"] for r in state["rows"].values() if r.get("timing")]
+    jobs = [r["seconds"] for r in state["rows"].values() if r.get("seconds")]
+    return {"wall": wall, "cpu": cpu,
+            "scores": {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows},
+            "statuses": {r["status"] for r in rows},
+            "cells": [t["cells"] for t in timings], "jobs": jobs,
+            "phases": state.get("last_run", {}).get("phases", {})}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=20, help="per assignment")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--assignments", nargs="*", help="default: the first two")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    ids = args.assignments or _known()[:2]
+    if len(ids) < 2:
+        print(f"note: only {len(ids)} assignment available ({', '.join(ids)}); "
+              "the benchmark wants two")
+    work = Path(tempfile.mkdtemp(prefix="nncourse-bench-grading-"))
+    submitted = work / "submitted"
+    build_class(ids, args.students, submitted)
+    n = len(list(submitted.glob("*/*/*.ipynb")))
+    print(f"{n} submissions: {args.students} students x {len(ids)} assignments "
+          f"({', '.join(ids)}); {args.workers} workers; {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.1f}")
+
+    floor, floor_runs = floor_seconds()
+    print(f"floor (fresh kernel importing torch+torchvision): {floor:.2f} s "
+          f"(runs: {', '.join(f'{r:.2f}' for r in floor_runs)})")
+    base = stock(ids, submitted, work)
+    print(f"stock nbgrader autograde: {base['wall']:.1f} s wall, {base['cpu']:.1f} s CPU")
+    mine = ours(submitted, work, args.workers)
+    print(f"autograders grade:        {mine['wall']:.1f} s wall, {mine['cpu']:.1f} s CPU  "
+          f"phases {mine['phases']}")
+
+    speedup = base["wall"] / mine["wall"]
+    stock_overhead = (base["wall"] - sum(base["cells"])) / n
+    grade_overhead = (mine["wall"] * args.workers - sum(mine["cells"])) / n
+    steady = statistics.mean(j - c for j, c in zip(mine["jobs"], mine["cells"]))
+    print(f"speed-up: {speedup:.2f}x wall (goal >= 1.8x), "
+          f"{base['cpu'] / mine['cpu']:.2f}x CPU")
+    print(f"per-notebook overhead (time not running cells, per notebook):")
+    print(f"  stock nbgrader:    {stock_overhead:.2f} s  = {stock_overhead / floor:.2f} x floor")
+    print(f"  autograders grade: {grade_overhead:.2f} worker-s = "
+          f"{grade_overhead / floor:.2f} x floor (goal <= 1.3); steady state per job "
+          f"{steady:.2f} s = {steady / floor:.2f} x floor")
+    print(f"  cells themselves:  {statistics.mean(base['cells']):.2f} s stock, "
+          f"{statistics.mean(mine['cells']):.2f} s grade, per notebook")
+    differ = {k: (v, mine["scores"].get(k)) for k, v in base["scores"].items()
+              if mine["scores"].get(k) is None or abs(mine["scores"][k] - v) > 1e-9}
+    print(f"same scores for all {len(base['scores'])} submissions: {not differ}"
+          + (f" (differ: {differ})" if differ else ""))
+    figures = {"submissions": n, "assignments": ids, "workers": args.workers,
+               "floor": floor, "stock_wall": base["wall"], "stock_cpu": base["cpu"],
+               "grade_wall": mine["wall"], "grade_cpu": mine["cpu"], "speedup": speedup,
+               "stock_overhead": stock_overhead, "grade_overhead": grade_overhead,
+               "grade_steady_overhead": steady, "same_scores": not differ,
+               "load_average": os.getloadavg()[0]}
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    return 0 if not differ else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
