@@ -1,0 +1,237 @@
+"""JupyterLab in a real browser, the way a student and an instructor use it.
+
+Debian's Chromium (`/usr/bin/chromium`, which `.ci/run` installs with apt-get) is driven by
+Playwright's Python package; no browser is downloaded. The test starts `jupyter lab` on a
+free loopback port with a token in a copy of the course, then:
+
+1. opens the student copy of chapter 1, writes one answer in the editor and runs all cells:
+   the visible test of that answer prints its ticks, the next (still blank) exercise shows
+   its NotImplementedError;
+2. presses nbgrader's Validate button and reads the verdict (the blank exercises fail, the
+   answered one is not among them);
+3. opens formgrader and finds every assignment of the course.
+
+A browser that cannot start is a failure, never a skip: CI must not turn green without it.
+Screenshots of each step are left in the test's temporary folder.
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from autograders import ROOT, assignments
+
+CHROMIUM = Path(os.environ.get("NNCOURSE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+NOTEBOOK = "release/ch01_module/ch01_module.ipynb"
+# The student's answer to exercise 1, typed into its answer cell.
+ANSWER = '''class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden, out_features):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.fc2 = nn.Linear(hidden, out_features)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+'''
+# Lab settings for a quiet, fully rendered notebook: no news or update pop-ups over the
+# page, and every cell in the DOM (no virtual scrolling) so its outputs can be read.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+        {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings":
+        {"windowingMode": "none"},
+}
+SERVER_START_S = 60
+RUN_ALL_S = 90
+VALIDATE_S = 120
+FORMGRADER_S = 90
+
+
+def _course_copy(folder):
+    """The parts of the course that JupyterLab and nbgrader need, in a scratch folder."""
+    shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    shutil.copytree(ROOT / "source", folder / "source",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(ROOT / "release", folder / "release",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return folder
+
+
+def _jupyter_env(home):
+    """A private Jupyter config, data and runtime folder; the venv's tools on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")]:
+        env[var] = str(home / sub)
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    env["PYTHONWARNINGS"] = "ignore"
+    env.pop("JUPYTER_PORT", None)
+    # nbgrader's exchange (release/collect between accounts) defaults to a system folder
+    # that formgrader fails on when it is missing: give it a private one.
+    (home / "exchange").mkdir(exist_ok=True)
+    (home / "config" / "nbgrader_config.py").write_text(
+        f"c.Exchange.root = {str(home / 'exchange')!r}\n")
+    settings = home / "config" / "lab" / "user-settings"
+    for rel, values in LAB_SETTINGS.items():
+        path = settings / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    return env
+
+
+def _wait_for_server(proc, runtime, token, log):
+    """Wait for the server's runtime file, then for its API to answer; return its URL."""
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        infos = list(runtime.glob("jpserver-*.json"))
+        if infos:
+            url = f"http://127.0.0.1:{json.loads(infos[0].read_text())['port']}"
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
+                    return url
+            except OSError:
+                pass
+        time.sleep(0.3)
+    pytest.fail(f"jupyter lab did not answer within {SERVER_START_S} s:\n"
+                f"{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """`jupyter lab` on a free loopback port, with a token, in a copy of the course."""
+    (tmp_path / "course").mkdir()
+    course = _course_copy(tmp_path / "course")
+    env = _jupyter_env(tmp_path / "jupyter")
+    token = secrets.token_hex(16)
+    log = tmp_path / "jupyter-lab.log"
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           "--ServerApp.port=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={course}", "--LabApp.news_url=None",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        url = _wait_for_server(proc, tmp_path / "jupyter" / "runtime", token, log)
+        yield {"url": url, "token": token, "course": course, "log": log}
+    finally:
+        # the server, its kernels and anything they started form one process group
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+@pytest.fixture
+def browser_page(tmp_path):
+    """A page of a fresh headless Chromium; fails (not skips) when it cannot start."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium "
+                    "(`apt-get install chromium`, as .ci/run does)")
+    from playwright.sync_api import Error, sync_playwright
+
+    with sync_playwright() as pw:
+        try:
+            context = pw.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM),
+                headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000},
+                timeout=60_000)
+        except Error as err:
+            pytest.fail(f"Chromium ({CHROMIUM}) did not start: {err}")
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        finally:
+            context.close()
+
+
+def _shot(page, tmp_path, name):
+    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=False)
+
+
+def _cell(page, text):
+    """The code cell whose source contains ``text``."""
+    return page.locator(".jp-CodeCell").filter(
+        has=page.locator(".jp-InputArea-editor", has_text=text)).first
+
+
+def test_student_and_instructor_in_jupyterlab(lab, browser_page, tmp_path):
+    page, url, token = browser_page, lab["url"], lab["token"]
+    start = time.monotonic()
+    # --- the student opens chapter 1 -----------------------------------------------------
+    page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
+    validate = page.locator(".jp-NotebookPanel-toolbar .validate-button")
+    validate.wait_for()
+    _shot(page, tmp_path, "01-opened")
+
+    # --- writes the answer of exercise 1 in the editor --------------------------------------
+    answer = _cell(page, "class TwoLayerNet")
+    answer.locator(".cm-content").click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text(ANSWER)
+    assert "self.fc1 = nn.Linear" in answer.locator(".cm-content").inner_text()
+
+    # --- runs all cells and waits for the outputs -------------------------------------------
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel",
+                 has_text="Run All Cells").first.click()
+    test1 = _cell(page, "TwoLayerNet(20, 16, 4)")
+    test2 = _cell(page, "count_parameters(nn.Linear(20, 4))")
+    test2.locator(".jp-OutputArea-output", has_text="NotImplementedError").wait_for(
+        timeout=RUN_ALL_S * 1000)
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
+        ".some(p => p.textContent.includes('*'))", timeout=RUN_ALL_S * 1000)
+    test2.scroll_into_view_if_needed()
+    _shot(page, tmp_path, "02-ran-all")
+    # the answered exercise: every visible check printed its tick, nothing failed
+    lines = [line for line in test1.locator(".jp-OutputArea").inner_text().splitlines()
+             if line.strip()]
+    assert len(lines) >= 3 and all(line.startswith("\u2713") for line in lines), lines
+
+    # --- validates with nbgrader --------------------------------------------------------------
+    validate.click()
+    verdict = page.locator("#validation-message")
+    verdict.wait_for(timeout=VALIDATE_S * 1000)
+    _shot(page, tmp_path, "03-validated")
+    assert "validation-failed" in verdict.get_attribute("class")
+    text = verdict.inner_text()
+    assert "The following cell failed" in text
+    assert "count_parameters(nn.Linear(20, 4))" in text       # exercise 2 is still blank
+    assert "NotImplementedError" in text
+    assert "TwoLayerNet(20, 16, 4)" not in text                # exercise 1 passes
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+
+    # --- the instructor opens formgrader -----------------------------------------------------
+    page.goto(f"{url}/formgrader?token={token}")
+    page.locator("h1", has_text="Manage Assignments").wait_for()
+    rows = page.locator("#main-table tr")
+    # the first visit creates the gradebook, which takes a while on a busy machine
+    rows.filter(has=page.locator("a", has_text=assignments()[0])).wait_for(
+        timeout=FORMGRADER_S * 1000)
+    listed = {name.strip() for name in rows.locator("td:first-child a").all_inner_texts()}
+    assert set(assignments()) <= listed, listed
+    _shot(page, tmp_path, "04-formgrader")
+    print(f"browser session: {time.monotonic() - start:.1f} s")
