@@ -81,7 +81,7 @@ def pool_formula(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mod
     text = (f"{'ceil' if ceil_mode else 'floor'}(({size} + 2*{padding} - "
             f"{dilation}*({kernel_size}-1) - 1) / {step}) + 1 = {rounded}")
     if stride is None:
-        text += f" (stride defaults to kernel_size = {kernel_size})"
+        text = f"stride defaults to kernel_size = {kernel_size}: " + text
     if out != rounded:
         text += (f", minus 1 because the last window would start beyond the input"
                  f" = {out}")

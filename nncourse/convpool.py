@@ -68,7 +68,7 @@ def layer_formula(layer, size, axis=0):
     if isinstance(layer, (nn.modules.pooling._AdaptiveAvgPoolNd,
                           nn.modules.pooling._AdaptiveMaxPoolNd)):
         wanted = _axis(layer.output_size, axis)
-        return f"adaptive pooling always gives output_size: {size if wanted is None else wanted}"
+        return f"adaptive pooling always gives output_size: {wanted or size}"
     raise TypeError(f"no output-size formula for {type(layer).__name__}")
 
 

@@ -1,0 +1,131 @@
+"""nncourse.convpool and the pooling/transposed formulas of nncourse.checks."""
+import itertools
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nncourse.checks import (
+    CheckFailure,
+    conv_transpose_formula,
+    conv_transpose_out_size,
+    pool_formula,
+    pool_out_size,
+)
+from nncourse.convpool import (
+    check_layer_output,
+    check_size,
+    conv2d_mistake,
+    downsample_mistake,
+    explain_size,
+    forbidden,
+    layer_formula,
+    max_pool2d_mistake,
+    measured_size,
+)
+from nncourse.windows import show_windows, window_starts
+
+
+def _result(formula):
+    return int(formula.rsplit("=", 1)[1])
+
+
+def test_pool_formula_matches_max_pool1d():
+    for size, k, s, p, ceil_mode in itertools.product(range(1, 12), range(1, 4),
+                                                      [None, 1, 2, 3], range(2),
+                                                      [False, True]):
+        if p > k // 2 or pool_out_size(size, k, s, p, ceil_mode=ceil_mode) < 1:
+            continue
+        real = measured_size("pool", size, k, s, p, ceil_mode=ceil_mode)
+        assert pool_out_size(size, k, s, p, ceil_mode=ceil_mode) == real
+        assert _result(pool_formula(size, k, s, p, ceil_mode=ceil_mode)) == real
+
+
+def test_transpose_formula_matches_layer():
+    for size, k, s, p in itertools.product([1, 4, 7], [1, 3], [1, 2], [0, 1]):
+        if conv_transpose_out_size(size, k, s, p) < 1:
+            continue
+        real = measured_size("transpose", size, k, s, p)
+        assert _result(conv_transpose_formula(size, k, s, p)) == real
+
+
+@pytest.mark.parametrize("layer", [
+    nn.Conv2d(1, 1, (3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2)),
+    nn.Conv2d(1, 1, 3, padding="same", dilation=2),
+    nn.Conv2d(1, 1, 3, padding="valid"),
+    nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1),
+    nn.MaxPool2d((2, 3), ceil_mode=True),
+    nn.AvgPool2d(3, stride=2, padding=1),
+    nn.AdaptiveAvgPool2d((4, None)),
+])
+def test_layer_formula_matches_the_layer(layer):
+    out = layer(torch.zeros(1, 1, 11, 9))
+    for axis, size in enumerate((11, 9)):
+        formula = layer_formula(layer, size, axis)
+        assert int(formula.rsplit(" ", 1)[1]) == out.shape[2 + axis], formula
+
+
+def test_check_layer_output_names_dimension_and_formula():
+    conv = nn.Conv2d(3, 6, 3)
+    with pytest.raises(CheckFailure) as err:
+        check_layer_output((64, 6, 32, 30), (64, 6, 30, 30), conv, (64, 3, 32, 32))
+    assert "dimension 2 (H)" in str(err.value)
+    assert "floor((32 + 2*0 - 1*(3-1) - 1) / 1) + 1 = 30" in str(err.value)
+    check_layer_output(conv(torch.zeros(1, 3, 8, 8)), (1, 6, 6, 6), conv, (1, 3, 8, 8),
+                       quiet=True)
+
+
+@pytest.mark.parametrize("got, kind, numbers, mistake", [
+    (25, "conv", dict(size=28, kernel_size=3), "+ 1"),
+    (30, "conv", dict(size=32, kernel_size=3, dilation=2), "dilation"),
+    (9, "conv", dict(size=28, kernel_size=3, stride=3, padding=1), "padding once"),
+    (3, "pool", dict(size=5, kernel_size=3), "stride 1"),
+    (1, "pool", dict(size=5, kernel_size=3, ceil_mode=True), "ignore ceil_mode"),
+    (4, "pool", dict(size=5, kernel_size=2, stride=2, padding=1, ceil_mode=True),
+     "beyond the input"),
+    (111, "transpose", dict(size=56, kernel_size=3, stride=2, padding=1, output_padding=1),
+     "output_padding"),
+])
+def test_explain_size_recognises_mistakes(got, kind, numbers, mistake):
+    assert mistake in explain_size(got, kind, **numbers)
+    with pytest.raises(CheckFailure):
+        check_size(got, measured_size(kind, **numbers), kind, **numbers)
+
+
+def test_check_size_wants_an_int():
+    with pytest.raises(CheckFailure, match="should be an int"):
+        check_size(26.0, 26, "conv", 28, 3)
+    check_size(26, 26, "conv", 28, 3, quiet=True)
+
+
+def test_forbidden_refuses_and_restores():
+    original = F.conv2d
+    with pytest.raises(CheckFailure, match="not allowed"):
+        with forbidden("torch.nn.functional.conv2d"):
+            nn.Conv2d(1, 1, 1)(torch.zeros(1, 1, 2, 2))
+    assert F.conv2d is original
+
+
+def test_value_mistakes_are_named():
+    g = torch.Generator().manual_seed(0)
+    x, w, b = (torch.randn(1, 2, 6, 6, generator=g), torch.randn(3, 2, 3, 3, generator=g),
+               torch.randn(3, generator=g))
+    assert "flipped" in conv2d_mistake(F.conv2d(x, w.flip(-2, -1), b), x, w, b)
+    assert "bias" in conv2d_mistake(F.conv2d(x, w), x, w, b)
+    assert conv2d_mistake(F.conv2d(x, w, b) + 1, x, w, b) is None
+    neg = -torch.rand(1, 1, 7, 7, generator=g) - 0.1
+    zero_padded = F.max_pool2d(F.pad(neg, (1, 1, 1, 1)), 3, 2)
+    assert "-inf" in max_pool2d_mistake(zero_padded, neg, 3, 2, 1)
+    image = torch.randint(0, 256, (8, 6, 3), generator=g).to(torch.uint8)
+    unscaled = F.avg_pool2d(image.permute(2, 0, 1).float(), 2)
+    assert "255" in downsample_mistake(unscaled, image, 2)
+
+
+def test_window_diagram_draws_every_output():
+    assert window_starts(7, 3, stride=2) == [0, 2, 4]
+    assert window_starts(5, 2, stride=2, padding=1, ceil_mode=True) == [-1, 1, 3]
+    show_windows([dict(kernel_size=3, dilation=2), dict(kernel_size=3, stride=3,
+                                                        ceil_mode=True)], size=5)
+    plt.close("all")
