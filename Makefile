@@ -14,7 +14,7 @@ export NNCOURSE_DEVICE := $(DEVICE)
 endif
 
 .PHONY: setup lab test test-lessons test-sources test-unit release mutants grade bundle \
-        benchmark execute clean
+        benchmark execute clean check-device
 
 setup: $(STAMP)
 
@@ -34,12 +34,16 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(ALLOW_ROOT) $(LAB_ARGS)
 
-test: $(STAMP)
+# A device forced with DEVICE= must exist: checked before the first test, not after an hour.
+check-device: $(STAMP)
+	@$(BIN)/python -c "import sys, nncourse.device as d; sys.exit(d.main())"
+
+test: $(STAMP) check-device
 	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval-lax source tests
 
-test-lessons: $(STAMP)
+test-lessons: $(STAMP) check-device
 	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
@@ -48,6 +52,10 @@ release: $(STAMP)
 
 mutants: $(STAMP)
 	$(BIN)/python -m autograders mutants --workers $(WORKERS)
+
+# The student zip, dist/nn-course-student.zip: release/, lessons, nncourse, a student README.
+bundle: $(STAMP)
+	$(BIN)/python -m autograders bundle
 
 # Re-run the lessons so that their stored outputs are current (after editing one).
 execute: $(STAMP)

@@ -21,6 +21,9 @@ def main(argv=None):
     from autograders.grade import add_arguments as add_grade_arguments
     add_grade_arguments(p)
 
+    p = sub.add_parser("bundle", help="write the student zip (release/, lessons, nncourse)")
+    p.add_argument("--out", help="zip to write (default: dist/nn-course-student.zip)")
+
     p = sub.add_parser("execute", help="re-execute lessons in place (their outputs)")
     p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/)")
 
@@ -44,6 +47,9 @@ def main(argv=None):
     if args.command == "grade":
         from autograders.grade import main as grade_main
         return grade_main(args)
+    if args.command == "bundle":
+        from autograders.bundle import main as bundle_main
+        return bundle_main(args.out)
     if args.command == "execute":
         from autograders.execute import execute_in_place
         execute_in_place(args.notebooks)

@@ -1,5 +1,6 @@
 """Choosing the device a lesson runs on."""
 import os
+import sys
 
 import torch
 
@@ -34,3 +35,17 @@ def pick_device(prefer=None):
         if _available(kind):
             return torch.device(kind)
     return torch.device("cpu")
+
+
+def main():
+    """Say which device the notebooks will compute on (``make check-device`` calls this).
+
+    Exits with 1 and says why when ``NNCOURSE_DEVICE`` forces a device that is absent, so
+    that ``make test DEVICE=cuda`` stops before the first test instead of after the last.
+    """
+    try:
+        print(f"notebooks compute on: {pick_device()}")
+    except (RuntimeError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
