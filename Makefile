@@ -14,6 +14,7 @@ export NNCOURSE_DEVICE := $(DEVICE)
 endif
 
 .PHONY: setup lab test test-lessons test-sources test-unit release mutants grade bundle \
+        benchmark-grading \
         benchmark execute clean check-device
 
 setup: $(STAMP)
@@ -57,12 +58,26 @@ mutants: $(STAMP)
 bundle: $(STAMP)
 	$(BIN)/python -m autograders bundle
 
+# Grade a class: make grade SUBMISSIONS=folder-or-lms.zip [ASSIGNMENT=ch01_module] [OUT=grades]
+# (without SUBMISSIONS, the bundled sample class). See README.md, "Grading a class".
+SUBMISSIONS ?=
+ASSIGNMENT ?=
+OUT ?= grades
+GRADE_ARGS ?=
+grade: $(STAMP)
+	$(BIN)/python -m autograders grade $(SUBMISSIONS) --out $(OUT) \
+	  $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(GRADE_ARGS)
+
 # Re-run the lessons so that their stored outputs are current (after editing one).
 execute: $(STAMP)
 	$(BIN)/python -m autograders execute
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/notebooks.py
+
+# Stock `nbgrader autograde` against `python -m autograders grade` on the same class.
+benchmark-grading: $(STAMP)
+	$(BIN)/python benchmarks/grading.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -170,8 +170,16 @@ def init_record_folder(out, assignment_ids):
             shutil.copytree(SOURCE / aid, out / "source" / aid, dirs_exist_ok=True)
 
 
+def _venv_on_path():
+    """nbgrader runs ``alembic`` when it creates a gradebook: it must be on PATH."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 def prepare_record(out, assignment_ids, scratch):
     """Bring the gradebook of the course folder ``out`` up to date with the sources."""
+    _venv_on_path()
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import Config, PyFileConfigLoader
@@ -498,9 +506,7 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
     warnings.filterwarnings("ignore", message=".*not in session.*")
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    _venv_on_path()
     lock = _lock(out)
     scratch = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
     zygote = pool = None

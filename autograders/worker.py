@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import run_sync
+from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
@@ -57,6 +57,7 @@ class SafeExecute(Execute):
     would give full marks to a test cell without an error).
     """
 
+    shutdown_kernel = "immediate"  # a killed kernel leaves nothing behind: it is a fork
     notebook_timeout = Integer(600, help="seconds for the whole notebook").tag(config=True)
     max_output_bytes = Integer(1 << 20, help="output kept per cell").tag(config=True)
     max_restarts = Integer(3, help="fresh kernels after a dead one").tag(config=True)
@@ -98,6 +99,49 @@ class SafeExecute(Execute):
             return None
         self._output_bytes[cell_index] = used + size
         return super().output(outs, msg, display_id, cell_index)
+
+    # -- a quicker start: jupyter_client's wait_for_ready sleeps at least 0.2 s to flush
+    # IOPub; one IOPub message for our own request shows the channel is connected.
+    async def async_start_new_kernel_client(self):
+        from nbclient.util import run_hook
+        self.kc = self.km.client()
+        await ensure_async(self.kc.start_channels())
+        deadline = time.monotonic() + (self.startup_timeout or 60)
+        while True:
+            if time.monotonic() > deadline:
+                await self._async_cleanup_kernel()
+                raise RuntimeError("the kernel did not start in time")
+            msg_id = self.kc.kernel_info()
+            if await self._reply_and_iopub(msg_id, 0.5):
+                break
+            if not await ensure_async(self.kc.is_alive()):
+                await self._async_cleanup_kernel()
+                raise RuntimeError("the kernel died before it started")
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
+
+    async def _reply_and_iopub(self, msg_id, timeout):
+        end = time.monotonic() + timeout
+        replied = published = False
+        while not (replied and published):
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            channel = self.kc.iopub_channel if replied else self.kc.shell_channel
+            try:
+                msg = await ensure_async(channel.get_msg(timeout=left))
+            except Exception:
+                return False
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                if replied:
+                    published = True
+                else:
+                    replied = True
+                    info = msg["content"]
+                    if "language_info" in info:
+                        self.nb.metadata["language_info"] = info["language_info"]
+        return True
 
     # -- the run
     def preprocess(self, nb, resources, km=None):
@@ -178,11 +222,6 @@ class SafeExecute(Execute):
             self.km, self.kc = None, None
             resume = None
             async with self.async_setup_kernel():
-                if start == 0:
-                    msg_id = self.kc.kernel_info()
-                    info = await self.async_wait_for_reply(msg_id)
-                    if info and "language_info" in info["content"]:
-                        self.nb.metadata["language_info"] = info["content"]["language_info"]
                 await self._tamper("snapshot")
                 for index in done:  # a fresh kernel after a dead one: rebuild the state
                     if time.monotonic() > self._deadline:
@@ -368,6 +407,7 @@ def init_worker(settings):
     os.environ.update(settings.get("kernel_env", {}))
     import warnings
     warnings.filterwarnings("ignore")  # nbgrader's SQLAlchemy chatter, on every submission
+    _fast_sqlite()
     handler = logging.FileHandler(course / "nbgrader.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     for name in ("traitlets", "nbgrader", "NotebookClient", "Autograde", ""):
@@ -376,6 +416,19 @@ def init_worker(settings):
         logger.setLevel(logging.WARNING)
         logger.propagate = False
     _STATE.update(course=course, settings=settings, cfg=course_config(course, settings))
+
+
+def _fast_sqlite():
+    """A worker's gradebook is scratch: no fsync on every commit (the record keeps it)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _pragmas(connection, record):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.execute("PRAGMA journal_mode=MEMORY")
+        cursor.close()
 
 
 def _converter(kind, student, assignment):

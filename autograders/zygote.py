@@ -129,6 +129,10 @@ def _child(listener, conn, request):
         try:
             sys.stdout.flush()
             sys.stderr.flush()
+            times = os.times()
+            with open(request["connection_file"] + ".events", "a") as f:
+                f.write(json.dumps({"kind": "exit", "code": code,
+                                    "cpu": round(times.user + times.system, 3)}) + "\n")
         except Exception:
             pass
         os._exit(code)
