@@ -123,3 +123,15 @@ def check_batch_independent(fn, X, name="output", quiet=False):
                            f"output of the other samples (by up to {others:.3g}): the "
                            f"samples are mixed.\nHint: {FLATTENED_BATCH}")
     _passed(f"{name}: each sample's output depends on that sample only", quiet)
+
+
+def checked_call(fn, *args, name=None, hint=None):
+    """``fn(*args)``; an error inside it becomes a CheckFailure that names the call and
+    adds ``hint`` (the usual cause), instead of a bare traceback."""
+    name = name or getattr(fn, "__name__", "the function")
+    try:
+        return fn(*args)
+    except (RuntimeError, TypeError, IndexError) as err:
+        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
+        message = f"{name} failed: {type(err).__name__}: {first_line}"
+        raise CheckFailure(message if not hint else f"{message}\nHint: {hint}") from None

@@ -1,0 +1,115 @@
+"""Plausible wrong answers for the chapter 6 exercises: each must lose its points."""
+
+# %% [mutant ex1_flatten] flattens the batch too
+def flatten(x, start_dim=1, end_dim=-1):
+    return x.reshape(-1)
+
+# %% [mutant ex1_flatten] keeps the batch but ignores start_dim and end_dim
+def flatten(x, start_dim=1, end_dim=-1):
+    return x.reshape(x.shape[0], -1)
+
+# %% [mutant ex1_flatten] uses view, which fails on a tensor that is not contiguous
+def flatten(x, start_dim=1, end_dim=-1):
+    start, end = start_dim % x.dim(), end_dim % x.dim()
+    return x.view(*x.shape[:start], -1, *x.shape[end + 1:])
+
+# %% [mutant ex1_flatten] end_dim treated as exclusive, like a Python slice
+def flatten(x, start_dim=1, end_dim=-1):
+    start, end = start_dim % x.dim(), end_dim % x.dim()
+    if end == x.dim() - 1:
+        end = x.dim()
+    return x.reshape(*x.shape[:start], -1, *x.shape[end:])
+
+# %% [mutant ex2_linear] multiplies by W instead of its transpose
+def linear(x, W, b=None):
+    out = x @ W
+    return out if b is None else out + b
+
+# %% [mutant ex2_linear] works on 2-D inputs only: the leading dimensions are lost
+def linear(x, W, b=None):
+    out = x.reshape(-1, W.shape[1]) @ W.T
+    return out if b is None else out + b
+
+# %% [mutant ex2_linear] always adds the bias (fails when it is None)
+def linear(x, W, b=None):
+    return x @ W.T + b
+
+# %% [mutant ex3_in_features] forgets the + 1 of the output-size formula (16x14x14)
+class ConvClassifier(nn.Module):
+    def __init__(self, in_channels, height, width, num_classes):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(in_channels, 16, 3), nn.ReLU(),
+                                      nn.MaxPool2d(2))
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(16 * ((height - 3) // 2) * ((width - 3) // 2), num_classes)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.features(x)))
+
+# %% [mutant ex3_in_features] forgets the 16 channels
+class ConvClassifier(nn.Module):
+    def __init__(self, in_channels, height, width, num_classes):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(in_channels, 16, 3), nn.ReLU(),
+                                      nn.MaxPool2d(2))
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(((height - 2) // 2) * ((width - 2) // 2), num_classes)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.features(x)))
+
+# %% [mutant ex3_in_features] LazyLinear: in_features unknown until the first batch
+class ConvClassifier(nn.Module):
+    def __init__(self, in_channels, height, width, num_classes):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(in_channels, 16, 3), nn.ReLU(),
+                                      nn.MaxPool2d(2))
+        self.flatten = nn.Flatten()
+        self.fc = nn.LazyLinear(num_classes)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.features(x)))
+
+# %% [mutant ex3_in_features] torch.flatten in forward: the batch is flattened too
+class ConvClassifier(nn.Module):
+    def __init__(self, in_channels, height, width, num_classes):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(in_channels, 16, 3), nn.ReLU(),
+                                      nn.MaxPool2d(2))
+        self.flatten = nn.Flatten()
+        with torch.no_grad():
+            dummy = torch.zeros(1, in_channels, height, width)
+            in_features = torch.flatten(self.features(dummy)).shape[0]
+        self.fc = nn.Linear(in_features, num_classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.features(x)))
+
+# %% [mutant ex4_unflatten] always splits dimension 1
+def unflatten(x, dim, sizes):
+    return x.reshape(x.shape[0], *sizes, *x.shape[2:])
+
+# %% [mutant ex4_unflatten] negative dim not turned into a positive one
+def unflatten(x, dim, sizes):
+    return x.reshape(*x.shape[:dim], *sizes, *x.shape[dim + 1:])
+
+# %% [mutant ex4_unflatten] drops the dimensions after dim (right only when dim is the last)
+def unflatten(x, dim, sizes):
+    dim = dim % x.dim()
+    return x.reshape(*x.shape[:dim], *sizes)
+
+# %% [mutant ex5_channels] view to channels-last: right shape, scrambled values
+def linear_on_channels(x, layer):
+    n, c, h, w = x.shape
+    out = layer(x.reshape(n, h, w, c))
+    return out.reshape(n, -1, h, w)
+
+# %% [mutant ex5_channels] forgets to move the channels back
+def linear_on_channels(x, layer):
+    return layer(x.permute(0, 2, 3, 1))
+
+# %% [mutant ex5_channels] reshapes the (N, H*W, C_out) result straight to (N, C_out, H, W)
+def linear_on_channels(x, layer):
+    n, c, h, w = x.shape
+    out = layer(x.flatten(2).transpose(1, 2))      # (N, H*W, C_out)
+    return out.reshape(n, -1, h, w)
