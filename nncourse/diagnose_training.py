@@ -313,13 +313,128 @@ def _settings(hyper):
     return ", ".join(f"{k}={v}" for k, v in hyper.items())
 
 
+# Known wrong update rules, written as step functions with the students' signature, so a
+# failed comparison can say which mistake reproduces the student's numbers.
+
+def _sgd_variant(mistake):
+    def step(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+             nesterov=False):
+        with torch.no_grad():
+            for i, p in enumerate(params):
+                g = p.grad if mistake == "decay_after" else p.grad + weight_decay * p
+                if momentum != 0 and mistake != "no_buffer":
+                    if i not in state:
+                        state[i] = ((1 - dampening) * g if mistake == "zero_buffer"
+                                    else g.clone())
+                    else:
+                        state[i] = momentum * state[i] + (1 - dampening) * g
+                    use_nesterov = nesterov and mistake != "nesterov_plain"
+                    g = g + momentum * state[i] if use_nesterov else state[i]
+                if mistake == "decay_after":
+                    g = g + weight_decay * p
+                p -= lr * g
+    return step
+
+
+def _adamw_variant(mistake, decay_given):
+    def step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+             amsgrad=False):
+        if mistake == "default_decay_zero" and not decay_given:
+            weight_decay = 0.0
+        beta1, beta2 = betas
+        state["t"] = t = state.get("t", 0) + 1
+        with torch.no_grad():
+            for i, p in enumerate(params):
+                g = p.grad + weight_decay * p if mistake == "l2" else p.grad
+                if mistake == "decay_without_lr":
+                    p *= 1 - weight_decay
+                elif mistake != "l2":
+                    p *= 1 - lr * weight_decay
+                m, v, v_max = state.get(i, (torch.zeros_like(p),) * 3)
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g * g
+                v_max = torch.maximum(v_max, v)
+                state[i] = (m, v, v_max)
+                v_used = v_max if amsgrad and mistake != "amsgrad_ignored" else v
+                if mistake == "no_bias_correction":
+                    m_hat, v_hat = m, v_used
+                else:
+                    m_hat, v_hat = m / (1 - beta1 ** t), v_used / (1 - beta2 ** t)
+                denom = (v_hat + eps).sqrt() if mistake == "eps_inside" else v_hat.sqrt() + eps
+                p -= lr * m_hat / denom
+    return step
+
+
+KNOWN_MISTAKES = {
+    "SGD": [   # nesterov_plain first: on step 1 it and no_buffer give the same numbers
+        ("nesterov_plain", "with nesterov=True the step is g + momentum * b, not b"),
+        ("no_buffer", "momentum has no effect in your step: keep a buffer per parameter in "
+                      "state and step with it"),
+        ("zero_buffer", "your momentum buffer starts at zero, so the first step is damped: "
+                        "torch sets the buffer to g itself on the first step"),
+        ("decay_after", "weight decay belongs in the gradient, g = g + weight_decay * p, "
+                        "before the momentum buffer, not added to the final step"),
+    ],
+    "AdamW": [
+        ("l2", "that is Adam's L2 penalty (weight_decay * p added to the gradient); AdamW "
+               "shrinks the weight itself: p = p * (1 - lr * weight_decay)"),
+        ("no_bias_correction", "the bias correction is missing: divide m by "
+                               "1 - beta1**t and v by 1 - beta2**t"),
+        ("decay_without_lr", "the decay factor is 1 - lr * weight_decay, not "
+                             "1 - weight_decay"),
+        ("default_decay_zero", "AdamW's default weight_decay is 0.01, not 0"),
+        ("eps_inside", "eps goes outside the square root: sqrt(v_hat) + eps"),
+        ("amsgrad_ignored", "with amsgrad=True use the running maximum of v"),
+    ],
+}
+
+
+def _run_steps(step_fn, hyper, seed, num_steps):
+    X, y, net = _problem(seed)
+    params, state = list(net.parameters()), {}
+    for _ in range(num_steps):
+        net.zero_grad()
+        nn.functional.mse_loss(net(X), y).backward()
+        step_fn(params, state, **hyper)
+    return [p.detach() for p in params]
+
+
+def _recognise(optimizer_cls, hyper, seed, step, got):
+    """The known mistake whose update rule reproduces ``got`` after ``step`` steps."""
+    for mistake, message in KNOWN_MISTAKES.get(optimizer_cls.__name__, []):
+        if optimizer_cls.__name__ == "SGD":
+            variant = _sgd_variant(mistake)
+        else:
+            variant = _adamw_variant(mistake, "weight_decay" in hyper)
+        try:
+            theirs = _run_steps(variant, hyper, seed, step)
+        except (RuntimeError, ValueError):
+            continue
+        if all(torch.allclose(a, b, rtol=1e-6, atol=1e-9) for a, b in zip(theirs, got)):
+            return message
+    return None
+
+
+def _recognise_student(step_fn, optimizer_cls, hyper, seed, step):
+    """Replay the student's rule for at least 5 steps (in the first steps several wrong
+    rules give the same numbers) and look for the known mistake that matches it."""
+    num_steps = max(step, 5)
+    try:
+        with no_torch_optimizers():
+            got = _run_steps(step_fn, hyper, seed, num_steps)
+    except Exception:  # a replay that fails recognises nothing
+        return None
+    return _recognise(optimizer_cls, hyper, seed, num_steps, got)
+
+
 def check_step_function(step_fn, optimizer_cls, hyper, num_steps=30, seed=0,
                         name="step", atol=1e-6, rtol=1e-5, quiet=False):
     """Run ``step_fn(params, state, **hyper)`` next to ``optimizer_cls(params, **hyper)``.
 
     Both start from the same linear model on the same least-squares problem (float64) and
     take ``num_steps`` steps, each on its own model's gradient. Fails at the first step
-    after which the parameters differ, with the largest difference and the settings.
+    after which the parameters differ, with the largest difference and the settings, and
+    names the mistake when a known wrong update rule gives the same numbers.
     """
     X, y, net_ref = _problem(seed)
     _, _, net = _problem(seed)
@@ -350,10 +465,14 @@ def check_step_function(step_fn, optimizer_cls, hyper, num_steps=30, seed=0,
             allowed = atol + rtol * p_ref.detach().abs()
             if (diff > allowed).any() or not torch.isfinite(p).all():
                 worst = float(diff.max())
-                hint = ""
-                if step == 1:
+                known = _recognise_student(step_fn, optimizer_cls, hyper, seed, step)
+                if known:
+                    hint = f"\nHint: {known}"
+                elif step == 1:
                     hint = ("\nHint: the very first step already differs; look at what "
                             "happens when the state is still empty")
+                else:
+                    hint = ""
                 raise CheckFailure(
                     f"{name} with {_settings(hyper)}: after step {step} of {num_steps} the "
                     f"{pname} differs from {optimizer_cls.__name__}'s; largest difference "

@@ -117,3 +117,70 @@ def test_per_step_losses():
     assert KEPT_GRAPH in str(err.value)
     with pytest.raises(CheckFailure, match="step 0"):
         check_training_loop(_steps(shift=True), *_setup(), quiet=True)
+
+
+def _sgd(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            g = p.grad + weight_decay * p
+            if momentum:
+                state[i] = g.clone() if i not in state else (
+                    momentum * state[i] + (1 - dampening) * g)
+                g = g + momentum * state[i] if nesterov else state[i]
+            p -= lr * g
+
+
+def test_step_function_matches_and_mistakes_are_named():
+    from nncourse.diagnose_training import _sgd_variant, check_step_function
+    hyper = dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.1)
+    check_step_function(_sgd, torch.optim.SGD, hyper, num_steps=10, quiet=True)
+    check_step_function(_sgd, torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True),
+                        num_steps=10, quiet=True)
+    for mistake, words in [("no_buffer", "keep a buffer"), ("zero_buffer", "starts at zero"),
+                           ("decay_after", "belongs in the gradient")]:
+        with pytest.raises(CheckFailure, match=words):
+            check_step_function(_sgd_variant(mistake), torch.optim.SGD, hyper,
+                                num_steps=10, quiet=True)
+
+
+def test_adamw_mistakes_are_named():
+    from nncourse.diagnose_training import _adamw_variant, check_step_function
+    check_step_function(_adamw_variant(None, True), torch.optim.AdamW,
+                        dict(lr=0.01, amsgrad=True), num_steps=10, quiet=True)
+    for mistake, words in [("l2", "L2 penalty"), ("no_bias_correction", "bias correction"),
+                           ("default_decay_zero", "default weight_decay")]:
+        with pytest.raises(CheckFailure, match=words):
+            check_step_function(_adamw_variant(mistake, False), torch.optim.AdamW,
+                                dict(lr=0.01), num_steps=10, quiet=True)
+
+
+def test_step_functions_may_not_call_torch_optim():
+    from nncourse.diagnose_training import check_step_function
+
+    def cheat(params, state, lr):
+        state.setdefault("opt", torch.optim.SGD(params, lr=lr)).step()
+
+    with pytest.raises(CheckFailure, match="not allowed"):
+        check_step_function(cheat, torch.optim.SGD, dict(lr=0.1), num_steps=2, quiet=True)
+    assert torch.optim.SGD.step.__name__ != "blocked"  # put back afterwards
+
+
+def test_param_groups():
+    from nncourse.diagnose_training import check_param_groups
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 2))
+    decay = [p for p in net.parameters() if p.dim() >= 2]
+    rest = [p for p in net.parameters() if p.dim() < 2]
+    good = torch.optim.SGD([{"params": decay, "weight_decay": 0.1},
+                            {"params": rest, "weight_decay": 0.0}], lr=0.1, momentum=0.9)
+    check_param_groups(good, net, lr=0.1, weight_decay=0.1, momentum=0.9, quiet=True)
+    by_name = torch.optim.SGD(
+        [{"params": [p for n, p in net.named_parameters() if "bias" not in n],
+          "weight_decay": 0.1},
+         {"params": [p for n, p in net.named_parameters() if "bias" in n],
+          "weight_decay": 0.0}], lr=0.1, momentum=0.9)
+    with pytest.raises(CheckFailure, match="1.weight"):
+        check_param_groups(by_name, net, lr=0.1, weight_decay=0.1, momentum=0.9)
+    missing = torch.optim.SGD([{"params": decay, "weight_decay": 0.1},
+                               {"params": rest[:1]}], lr=0.1)
+    with pytest.raises(CheckFailure, match="in no group"):
+        check_param_groups(missing, net, lr=0.1, weight_decay=0.1)
