@@ -8,9 +8,10 @@ instead, say which mistake it is and how to fix it:
 - ``diagnose_targets`` names what is wrong with class-index targets (a column of shape
   (N, 1), floats, one-hot rows, a lost batch dimension);
 - ``check_class_targets`` checks targets meant for ``nn.CrossEntropyLoss``;
-- ``check_cross_entropy`` and ``check_regression_loss`` check loss values;
-- ``builtin_losses_forbidden`` makes an exercise that asks for a loss "by hand" fail with a
-  clear message when the function calls torch's own loss.
+- ``check_cross_entropy`` and ``check_regression_loss`` check loss values, and
+  ``check_cross_entropy_grad`` the gradient of cross-entropy with respect to the logits;
+- ``builtin_losses_forbidden`` (and ``call_by_hand``) make an exercise that asks for a loss
+  "by hand" fail with a clear message when the function calls torch's own loss.
 """
 import contextlib
 
@@ -60,19 +61,23 @@ def _matches(actual, candidate, atol=1e-5, rtol=1e-4):
 
 
 def _known_mistake(actual, mistakes, atol=1e-5, rtol=1e-4):
-    """The message of the first mistake whose value ``actual`` matches, else None.
+    """The message of the mistakes whose value ``actual`` matches, else None.
 
     ``mistakes`` maps a message to a function that computes the mistaken value; a function
-    that raises is skipped (that mistake cannot happen for this input).
+    that raises is skipped (that mistake cannot happen for this input). When several
+    mistakes give the same value for this input, the message lists them all.
     """
+    found = []
     for message, compute in mistakes.items():
         try:
             candidate = compute()
         except (RuntimeError, ValueError, IndexError, TypeError):
             continue
         if _matches(actual, candidate, atol, rtol):
-            return message
-    return None
+            found.append(message)
+    if len(found) > 1:
+        return "one of these (they give the same value here):\n- " + "\n- ".join(found)
+    return found[0] if found else None
 
 
 def _as_tensor(value, name):
@@ -149,6 +154,13 @@ def check_class_targets(y, expected, name="targets", quiet=False):
 # Loss values
 
 
+def _reduce_kept(per_sample, kept, reduction):
+    """Reduce (N,) losses as cross-entropy does without weights: the mean counts kept ones."""
+    if reduction == "mean":
+        return per_sample.sum() / kept.sum()
+    return _reduce(per_sample, reduction)
+
+
 def _reduce(per_sample, reduction):
     if reduction == "sum":
         return per_sample.sum()
@@ -188,6 +200,12 @@ def cross_entropy_mistakes(logits, y, weight=None, ignore_index=-100, label_smoo
                   "classes; PyTorch spreads eps / C over all C classes, the true one "
                   "included")] = ce(label_smoothing=label_smoothing * num_classes
                                     / (num_classes - 1))
+        if weight is None:
+            mistakes[("the true class got 1 - eps only: it also gets its share eps / C, so "
+                      "that each target row sums to 1")] = lambda: _reduce_kept(
+                ce(reduction="none")() - label_smoothing / num_classes
+                * F.cross_entropy(logits, y, reduction="none", ignore_index=ignore_index),
+                y != ignore_index, reduction)
     if reduction == "mean":
         # the right sum of losses, divided by the wrong count
         total = F.cross_entropy(logits, y, reduction="sum", **options)
@@ -218,10 +236,27 @@ def check_cross_entropy(actual, logits, y, name="loss", weight=None, ignore_inde
     else:
         mistake = _known_mistake(actual, cross_entropy_mistakes(
             logits, y, weight, ignore_index, label_smoothing, reduction), atol, rtol)
-    _fail_with(actual, expected, name, atol, rtol, mistake)
+    _fail_with(actual, expected, name, atol, rtol, mistake, reduction)
 
 
-def _fail_with(actual, expected, name, atol, rtol, mistake):
+def _reduction_problem(actual, expected, reduction):
+    """A message when the result has the shape of another reduction, else None."""
+    if not isinstance(actual, torch.Tensor) or actual.shape == expected.shape:
+        return None
+    if reduction == "none" and actual.dim() == 0:
+        return (f"reduction='none' returns one loss per element, of shape "
+                f"{tuple(expected.shape)}; got a single number: do not sum or average")
+    if reduction in ("mean", "sum") and expected.dim() == 0 and actual.numel() > 1:
+        return (f"reduction={reduction!r} returns a single number; got a tensor of shape "
+                f"{tuple(actual.shape)}: reduce the per-element losses with "
+                f".{reduction}()")
+    return None
+
+
+def _fail_with(actual, expected, name, atol, rtol, mistake, reduction=None):
+    problem = _reduction_problem(actual, expected, reduction)
+    if problem:
+        raise CheckFailure(f"{name}: {problem}")
     try:
         check_close(actual, expected, name, atol=atol, rtol=rtol, quiet=True)
     except CheckFailure as failure:
@@ -271,7 +306,7 @@ def check_regression_loss(actual, pred, target, kind="mse", reduction="mean", na
         return
     mistake = _known_mistake(actual, regression_mistakes(pred, target, kind, reduction),
                              atol, rtol)
-    _fail_with(actual, expected, name, atol, rtol, mistake)
+    _fail_with(actual, expected, name, atol, rtol, mistake, reduction)
 
 
 def check_cross_entropy_grad(actual, logits, y, name="gradient", atol=1e-6, rtol=1e-4,
@@ -326,3 +361,30 @@ def builtin_losses_forbidden(what="this exercise"):
     finally:
         for attr, original in saved.items():
             setattr(torch._C._nn, attr, original)
+
+
+ERROR_HINTS = {
+    "out of bounds": ("an index is out of range. Class indices must lie in 0..C-1; a target "
+                      "equal to ignore_index is not a class: replace it (torch.where) before "
+                      "indexing, and give that sample a loss of 0"),
+    "must match the size": ("two tensors of different shapes met. Print the shape of each "
+                            "intermediate result; note that F.one_hot(y) without "
+                            "num_classes makes only max(y) + 1 columns"),
+}
+
+
+def call_by_hand(what, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with torch's own losses forbidden: the result of a loss that
+    an exercise asks to be written by hand (``what`` names the exercise in the message).
+
+    An index or shape error inside ``fn`` becomes a ``CheckFailure`` with a hint.
+    """
+    with builtin_losses_forbidden(what):
+        try:
+            return fn(*args, **kwargs)
+        except (IndexError, RuntimeError) as err:
+            hints = [hint for key, hint in ERROR_HINTS.items() if key in str(err)]
+            if not hints:
+                raise
+            raise CheckFailure(f"{what}: your function raised {type(err).__name__}: {err}\n"
+                               f"Hint: {hints[0]}") from None

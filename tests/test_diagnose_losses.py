@@ -4,9 +4,10 @@ import torch
 import torch.nn.functional as F
 
 from nncourse.checks import CheckFailure
-from nncourse.diagnose_losses import (builtin_losses_forbidden, check_class_targets,
-                                      check_cross_entropy, check_cross_entropy_grad,
-                                      check_regression_loss, diagnose_targets)
+from nncourse.diagnose_losses import (builtin_losses_forbidden, call_by_hand,
+                                      check_class_targets, check_cross_entropy,
+                                      check_cross_entropy_grad, check_regression_loss,
+                                      diagnose_targets)
 
 g = torch.Generator().manual_seed(0)
 Z = torch.randn(6, 4, generator=g)            # (N, C)
@@ -105,3 +106,37 @@ def test_builtin_losses_forbidden_and_restored():
             torch.nn.MSELoss()(A, B)
         F.log_softmax(Z, dim=1)               # allowed
     assert torch.isfinite(F.cross_entropy(Z, Y))
+
+
+def test_label_smoothing_without_the_true_share_is_named():
+    eps, c = 0.2, 4
+    log_probs = F.log_softmax(Z, dim=1)
+    target = torch.full_like(log_probs, eps / c)
+    target[torch.arange(6), Y] = 1 - eps
+    wrong = -(target * log_probs).sum(dim=1).mean()
+    assert "1 - eps only" in failure(check_cross_entropy, wrong, Z, Y, label_smoothing=eps)
+
+
+def test_wrong_reduction_shape_is_named():
+    per_sample = F.cross_entropy(Z, Y, reduction="none")
+    assert "single number" in failure(check_cross_entropy, per_sample.mean(), Z, Y,
+                                      reduction="none")
+    assert "returns a single number" in failure(check_cross_entropy, per_sample, Z, Y)
+    assert "returns a single number" in failure(
+        check_regression_loss, (A - B).abs(), A, B, "l1", "sum")
+
+
+def test_ambiguous_mistakes_are_all_listed():
+    a = torch.arange(10.0)
+    message = failure(check_regression_loss, torch.tensor(2.0), a, a + 2, "mse")
+    assert "one of these" in message and "RMSE" in message and "L1 loss" in message
+
+
+def test_call_by_hand_turns_index_errors_into_hints():
+    def unmasked(logits, y):
+        return -F.log_softmax(logits, dim=1)[torch.arange(len(y)), y].mean()
+
+    y = Y.clone()
+    y[1] = -100
+    assert "ignore_index" in failure(call_by_hand, "Exercise 3", unmasked, Z, y)
+    assert torch.isfinite(call_by_hand("Exercise 2", unmasked, Z, Y))
