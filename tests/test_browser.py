@@ -159,11 +159,22 @@ def browser_page(tmp_path):
         except Error as err:
             pytest.fail(f"Chromium ({CHROMIUM}) did not start: {err}")
         page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(30_000)
+        # generous: on a busy 2-core CI machine the first page load alone can take 20 s
+        page.set_default_timeout(60_000)
+        page.set_default_navigation_timeout(60_000)
         try:
             yield page
         finally:
             context.close()
+
+
+def test_nbgrader_labextension_is_enabled(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"],
+                            env=_jupyter_env(tmp_path), capture_output=True, text=True,
+                            timeout=120)
+    listing = result.stdout + result.stderr
+    line = next((ln for ln in listing.splitlines() if "@jupyter/nbgrader" in ln), "")
+    assert "enabled" in line and "OK" in line, listing
 
 
 def _shot(page, tmp_path, name):
@@ -176,7 +187,7 @@ def _cell(page, text):
         has=page.locator(".jp-InputArea-editor", has_text=text)).first
 
 
-def test_student_and_instructor_in_jupyterlab(lab, browser_page, tmp_path):
+def test_student_and_instructor_in_jupyterlab(browser_page, lab, tmp_path):
     page, url, token = browser_page, lab["url"], lab["token"]
     start = time.monotonic()
     # --- the student opens chapter 1 -----------------------------------------------------
