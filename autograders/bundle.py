@@ -20,9 +20,13 @@ release notebooks are checked once more for solution and hidden-test markers and
 """
 import json
 import re
-import tomllib
 import zipfile
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:      # Python 3.10: pytest, a course dependency, brings tomli
+    import tomli as tomllib
 
 from traitlets.config.loader import PyFileConfigLoader
 
