@@ -27,6 +27,7 @@ The exit code is 0 when the batch completed, whatever the submissions did.
 import csv
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -38,7 +39,7 @@ from pathlib import Path
 import nbformat
 
 from autograders import ROOT, SOURCE, assignments
-from autograders.collect import Entry, collect, release_notebooks
+from autograders.collect import collect, release_notebooks
 from autograders.repair import REPAIR_FLAGS, Unreadable, match_notebooks, read_notebook
 from autograders.repair import repair_notebook
 from autograders.tamper import scan
@@ -63,6 +64,9 @@ STATUSES = {
     "error": "the grader failed on this submission (details in grading.json); score 0",
 }
 RUN_STATUS_ORDER = ["timeout", "crashed", "memory"]
+# An allocation that failed at the address-space cap (RLIMIT_AS) shows as an error output.
+MEMORY_ERRORS = re.compile(r"can't allocate memory|out of memory|cannot allocate memory|"
+                           r"DefaultCPUAllocator", re.IGNORECASE)
 CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "flags"]
 LOCK_NAME = ".grading.lock"
 
@@ -379,9 +383,8 @@ def status_of(entry, result):
                         if out.get("ename") == "SystemExit":
                             found.add("crashed")
                             flags.append(f"crashed:{name}")
-                        elif out.get("ename") == "MemoryError" or (
-                                "allocat" in str(out.get("evalue", "")) and
-                                "memory" in str(out.get("evalue", "")).lower()):
+                        elif out.get("ename") == "MemoryError" or \
+                                MEMORY_ERRORS.search(str(out.get("evalue", ""))):
                             found.add("memory")
                             flags.append(f"memory:{name}")
     for status in reversed(RUN_STATUS_ORDER):

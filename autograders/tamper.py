@@ -7,10 +7,13 @@ Two complementary looks, both reported in the ``flags`` column of grades.csv:
   course's checks (``nncourse``), shadowing a builtin or a module name that the tests use,
   and any mention of the instructor's files (``source/``, the gradebook, ``autograders``,
   ``nbgrader``);
-- ``snapshot()`` / ``changed()`` run inside the grading kernel: the zygote notes which
-  object every name of those modules (and of torch's classes) points to before the
-  student's code runs, and after the last cell the grader asks which ones now point
-  elsewhere, which catches patches made through ``exec`` or ``getattr`` tricks.
+- ``snapshot()``, ``guard()`` and ``changed()`` run inside the grading kernel: the grader
+  notes which object every name of those modules (and of torch's classes) points to
+  before the student's code runs; before every test cell ``guard()`` puts back whatever
+  was rebound since (and the ``torch``, ``nn``, ``F``, ``np`` globals of the setup cell),
+  so hidden tests run against the real torch and checks; after the last cell
+  ``changed()`` says what was rebound, which also catches patches made through ``exec``
+  or ``getattr`` tricks.
 
 Flags: ``tamper:torch``, ``tamper:numpy``, ``tamper:builtins``, ``tamper:checks``,
 ``tamper:source``.
@@ -211,57 +214,128 @@ def scan(sources):
 
 
 # ----------------------------------------------------------------------------------------
-# Inside the kernel: which names now point to other objects?
+# Inside the kernel: which names now point to other objects? Put them back.
 
-_SNAPSHOT = {}
+_SNAPSHOT = {}   # (where, name) -> (family, id, object)
+_CLASS_NAMES = {}  # where -> names a watched class defined itself when noted
+_FOUND = {}      # family -> names found rebound (and put back) so far
+_MISSING = object()
 # Names that the kernel itself (IPython, ipykernel) rebinds while running cells.
 _VOLATILE = {("builtins", n) for n in ("_", "__", "___", "input", "display", "get_ipython",
                                         "exit", "quit", "open", "print", "__IPYTHON__")}
+# Globals that the locked setup cell binds and the tests use: name -> module.
+_SETUP_GLOBALS = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional",
+                  "np": "numpy"}
 
 
 def _watched():
+    """``[(family, where, owner)]``: the modules and classes whose names are watched."""
     import sys
     names = {"torch": "torch", "torch.nn": "torch", "torch.nn.functional": "torch",
              "torch.nn.init": "torch", "torch.linalg": "torch", "torch.optim": "torch",
              "numpy": "numpy", "builtins": "builtins", "math": "builtins",
              "nncourse": "checks", "nncourse.checks": "checks"}
-    spaces = []
+    owners = []
     for mod_name, family in names.items():
         module = sys.modules.get(mod_name)
         if module is not None:
-            spaces.append((family, mod_name, vars(module)))
+            owners.append((family, mod_name, module))
     torch = sys.modules.get("torch")
-    if torch is not None:
+    if torch is not None and hasattr(torch, "nn"):
         classes = [torch.Tensor, torch.nn.Module, torch.nn.Parameter]
         classes += [v for v in vars(torch.nn).values()
                     if isinstance(v, type) and v.__module__.startswith("torch.nn")]
         for cls in classes:
-            spaces.append(("torch", f"{cls.__module__}.{cls.__qualname__}", vars(cls)))
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        spaces.append(("numpy", "numpy.ndarray", vars(numpy.ndarray)))
-    return spaces
+            owners.append(("torch", f"{cls.__module__}.{cls.__qualname__}", cls))
+    return owners
 
 
 def snapshot():
-    """Note what every watched name points to (called before the student's code runs)."""
-    _SNAPSHOT.clear()
-    for family, where, space in _watched():
-        for name, value in list(space.items()):
-            if (where, name) not in _VOLATILE:
+    """Note what every watched name points to (before any student code runs).
+
+    Called again after the locked setup cell: modules imported since are added (the
+    names already noted keep their first object).
+    """
+    for family, where, owner in _watched():
+        for name, value in list(vars(owner).items()):
+            if (where, name) not in _VOLATILE and (where, name) not in _SNAPSHOT:
                 _SNAPSHOT[(where, name)] = (family, id(value), value)
+        if isinstance(owner, type) and where not in _CLASS_NAMES:
+            _CLASS_NAMES[where] = set(vars(owner))
     return len(_SNAPSHOT)
 
 
-def changed():
-    """``{family: [where.name, ...]}`` of the watched names that were rebound or deleted."""
-    found = {}
-    spaces = {where: space for _, where, space in _watched()}
-    for (where, name), (family, ident, _) in _SNAPSHOT.items():
-        space = spaces.get(where)
-        if space is None:
+def _shadowing(where, owner):
+    """Names added to a watched class that hide what a base class defines
+    (``torch.Tensor.__eq__ = ...`` lands in Tensor, hiding the C implementation)."""
+    known = _CLASS_NAMES.get(where)
+    if known is None or not isinstance(owner, type):
+        return []
+    return [name for name in set(vars(owner)) - known
+            if any(name in vars(base) for base in owner.__mro__[1:])]
+
+
+def _user_namespace():
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+        return shell.user_ns if shell is not None else None
+    except Exception:
+        return None
+
+
+def guard():
+    """Before a test cell: put back every watched name (and setup global) rebound since.
+
+    What was put back is remembered for ``changed()``. Returns how many names.
+    """
+    import sys
+    restored = 0
+    owners = {where: owner for _, where, owner in _watched()}
+    for (where, name), (family, ident, value) in _SNAPSHOT.items():
+        owner = owners.get(where)
+        if owner is None:
             continue
-        value = space.get(name, _SNAPSHOT)
-        if value is _SNAPSHOT or id(value) != ident:
-            found.setdefault(family, []).append(f"{where}.{name}")
-    return found
+        current = vars(owner).get(name, _MISSING)
+        if current is _MISSING or id(current) != ident:
+            _FOUND.setdefault(family, set()).add(f"{where}.{name}")
+            try:
+                setattr(owner, name, value)
+                restored += 1
+            except (AttributeError, TypeError):
+                pass
+    for family, where, owner in _watched():
+        for name in _shadowing(where, owner):
+            _FOUND.setdefault(family, set()).add(f"{where}.{name}")
+            try:
+                delattr(owner, name)
+                restored += 1
+            except (AttributeError, TypeError):
+                pass
+    namespace = _user_namespace()
+    if namespace is not None:
+        for name, module_name in _SETUP_GLOBALS.items():
+            module = sys.modules.get(module_name)
+            if module is not None and name in namespace and namespace[name] is not module:
+                _FOUND.setdefault("numpy" if name == "np" else "torch", set()).add(
+                    f"global {name}")
+                namespace[name] = module
+                restored += 1
+    return restored
+
+
+def changed():
+    """``{family: [where.name, ...]}``: watched names rebound or deleted, now or earlier."""
+    found = {family: set(names) for family, names in _FOUND.items()}
+    owners = {where: owner for _, where, owner in _watched()}
+    for (where, name), (family, ident, _) in _SNAPSHOT.items():
+        owner = owners.get(where)
+        if owner is None:
+            continue
+        value = vars(owner).get(name, _MISSING)
+        if value is _MISSING or id(value) != ident:
+            found.setdefault(family, set()).add(f"{where}.{name}")
+    for family, where, owner in _watched():
+        for name in _shadowing(where, owner):
+            found.setdefault(family, set()).add(f"{where}.{name}")
+    return {family: sorted(names) for family, names in found.items()}

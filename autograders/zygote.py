@@ -111,7 +111,8 @@ def _child(listener, conn, request):
                 pass
             os._exit(1)
         threading.Thread(target=watch, daemon=True).start()
-        sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd(), request.get("zygote_cwd"))]
+        hidden = ("", os.getcwd(), request.get("zygote_cwd"))
+        sys.path[:] = [p for p in sys.path if p not in hidden]
         sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
         from ipykernel.kernelapp import IPKernelApp
         app = IPKernelApp.instance()

@@ -158,7 +158,7 @@ def build_class(folder):
         nb=with_answer("ex1_two_layer", "print('x' * 100_000_000)"))
 
     # tampering
-    add("patches-checks", "ok", None, ["tamper:checks"],
+    add("patches-checks", "ok", "same as mutant", ["tamper:checks"],
         nb=with_answer("ex1_two_layer",
                        "import nncourse.checks as c\nc.check_close = lambda *a, **k: None",
                        base=mutant))
