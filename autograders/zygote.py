@@ -120,6 +120,11 @@ def _child(listener, conn, request):
                         "--HistoryManager.enabled=False",
                         "--HistoryManager.hist_file=:memory:",
                         *request.get("extra_arguments", [])])
+        try:  # figures show at the end of a cell, as in a kernel started afresh
+            from matplotlib_inline.backend_inline import _enable_matplotlib_integration
+            _enable_matplotlib_integration()
+        except Exception:
+            pass
         app.start()
         code = 0
     except SystemExit as exc:
