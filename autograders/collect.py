@@ -164,8 +164,10 @@ def from_folder(folder, assignment=None, known=None):
     root = _submitted_root(folder, known)
     found = {}      # (student, assignment) -> Entry
     students = []
-    for student_dir in sorted(p for p in root.iterdir() if p.is_dir()
-                              and not p.name.startswith(".")):
+    dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if dirs and all(p.name in known for p in dirs):
+        dirs = [root]  # the folder of one student was given
+    for student_dir in dirs:
         student = safe_id(student_dir.name)
         students.append(student)
         subs = [p for p in student_dir.iterdir() if p.is_dir()
@@ -283,8 +285,14 @@ def sample_class(staging, assignment=None):
 
     ids = [assignment] if assignment else _known()
     staging = Path(staging)
-    for aid in ids:
-        for student, notebooks in submissions(aid).items():
+    for aid in list(ids):
+        try:
+            subs = submissions(aid)
+        except Exception as exc:  # a chapter being written: leave it out of the demo
+            print(f"sample class: {aid} left out ({type(exc).__name__}: {exc})")
+            ids.remove(aid)
+            continue
+        for student, notebooks in subs.items():
             notebooks.pop("__plan__", None)
             folder = staging / student / aid
             folder.mkdir(parents=True, exist_ok=True)

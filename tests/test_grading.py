@@ -444,3 +444,14 @@ def test_lms_names_are_parsed(tmp_path):
         entries = from_loose_files(folder, tmp_path / f"staged-{name[:8]}", AID)
         students = {e.student for e in entries}
         assert students in ({"doejane"}, {"1001"}), (name, students)
+
+
+def test_sample_class_is_collected(tmp_path):
+    """No SUBMISSIONS: reference, blank and mutants of the assignment, as students."""
+    from autograders.collect import collect
+    entries = collect(None, tmp_path, AID)
+    students = {e.student for e in entries}
+    assert {"reference", "blank", "mutant-1"} <= students
+    assert all(e.assignment == AID and not e.status for e in entries)
+    folder = collect(str(tmp_path / "sample" / "reference"), tmp_path / "again", None)
+    assert [(e.student, e.assignment) for e in folder] == [("reference", AID)]
