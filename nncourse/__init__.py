@@ -8,6 +8,10 @@ It keeps shared code in one place so that no notebook copies another:
 - ``photo``    a real sample photo that ships with matplotlib,
 - ``plotting`` feature-map grids and curves,
 - ``checks``   the checks that exercise test cells call; failures read like a tutor.
+- ``training`` the training loop (``train_epoch``, ``evaluate``, ``accuracy``) that chapter 9
+  builds and later chapters import,
+- ``diagnose_*`` per-chapter recognisers of known mistakes (``diagnose_linear``,
+  ``diagnose_training``, ...).
 """
 from nncourse.checks import (
     CheckFailure,
