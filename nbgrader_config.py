@@ -28,7 +28,6 @@ c.ClearHiddenTests.enforce_metadata = True
 # slow laptop while still stopping an infinite loop.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
 c.Execute.startup_timeout = 120
 
 # A test cell that writes anything to stderr scores zero in nbgrader, and a library
