@@ -153,7 +153,7 @@ def build_class(folder):
         nb=with_answer("ex2_count", "big = torch.ones(50 * 2**30 // 4)"))
     add("memory-growing", "memory", MAX - 2, [],
         nb=with_answer("ex5_parameter", "blocks = []\nwhile True:\n"
-                       "    blocks.append(torch.ones(2**25))  # 128 MB each"))
+                       "    blocks.append(torch.ones(2**27))  # 512 MB each, touched"))
     add("print-100mb", "ok", MAX, ["output-truncated"],
         nb=with_answer("ex1_two_layer", "print('x' * 100_000_000)"))
 
