@@ -42,7 +42,7 @@ check-device: $(STAMP)
 test: $(STAMP) check-device
 	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
-	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval-lax source tests
+	$(PYTEST) -n $(WORKERS) --dist loadscope --nbval-lax tests source
 
 test-lessons: $(STAMP) check-device
 	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \
