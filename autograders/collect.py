@@ -158,8 +158,12 @@ def _submitted_root(folder, known):
     return folder
 
 
-def from_folder(folder, assignment=None, known=None):
-    """Entries of a folder in nbgrader's layout (student folders at the top)."""
+def from_folder(folder, assignment=None, known=None, grid=True):
+    """Entries of a folder in nbgrader's layout (student folders at the top).
+
+    With ``grid``, every student gets a row for every assignment graded (``missing``
+    where nothing was handed in), as in nbgrader's own export.
+    """
     known = known if known is not None else _known()
     root = _submitted_root(folder, known)
     found = {}      # (student, assignment) -> Entry
@@ -200,6 +204,8 @@ def from_folder(folder, assignment=None, known=None):
                 entry = Entry(student, aid, student_dir)
                 entry.notes.append("files outside an assignment folder")
                 found[entry.key] = entry
+    if not grid:
+        return sorted(found.values(), key=lambda e: (e.assignment, e.student))
     return _fill_grid(found, students, assignment)
 
 
@@ -298,7 +304,8 @@ def sample_class(staging, assignment=None):
             folder.mkdir(parents=True, exist_ok=True)
             for name, nb in notebooks.items():
                 nbformat.write(nb, folder / name)
-    return from_folder(staging, assignment, known=ids)
+    # pseudo-students: mutant-4 of one chapter is not missing the others
+    return from_folder(staging, assignment, known=ids, grid=False)
 
 
 def collect(submissions, staging, assignment=None):

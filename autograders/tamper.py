@@ -223,6 +223,8 @@ _MISSING = object()
 # Names that the kernel itself (IPython, ipykernel) rebinds while running cells.
 _VOLATILE = {("builtins", n) for n in ("_", "__", "___", "input", "display", "get_ipython",
                                         "exit", "quit", "open", "print", "__IPYTHON__")}
+# What Python itself adds to classes as it goes (copyreg caches slot names on pickling).
+_CACHES = {"__slotnames__"}
 # Globals that the locked setup cell binds and the tests use: name -> module.
 _SETUP_GLOBALS = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional",
                   "np": "numpy"}
@@ -271,7 +273,7 @@ def _shadowing(where, owner):
     known = _CLASS_NAMES.get(where)
     if known is None or not isinstance(owner, type):
         return []
-    return [name for name in set(vars(owner)) - known
+    return [name for name in set(vars(owner)) - known - _CACHES
             if any(name in vars(base) for base in owner.__mro__[1:])]
 
 
