@@ -455,3 +455,26 @@ def test_sample_class_is_collected(tmp_path):
     assert all(e.assignment == AID and not e.status for e in entries)
     folder = collect(str(tmp_path / "sample" / "reference"), tmp_path / "again", None)
     assert [(e.student, e.assignment) for e in folder] == [("reference", AID)]
+
+
+def test_guard_puts_back_what_student_code_rebinds():
+    """Inside a kernel, before each test cell: torch, its classes and the checks as they
+    were (run in a fresh interpreter, not to disturb this one)."""
+    script = (
+        "import torch, nncourse.checks as checks\n"
+        "from autograders import tamper\n"
+        "tamper.snapshot()\n"
+        "allclose, check_close = torch.allclose, checks.check_close\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "checks.check_close = lambda *a, **k: None\n"
+        "torch.Tensor.__eq__ = lambda a, b: True\n"
+        "copy = __import__('copy').deepcopy(torch.nn.Parameter(torch.ones(2)))\n"
+        "assert tamper.guard() == 3\n"
+        "assert torch.allclose is allclose and checks.check_close is check_close\n"
+        "assert not (torch.ones(2) == torch.zeros(2)).any()\n"
+        "found = tamper.changed()\n"
+        "assert found == {'torch': ['torch.Tensor.__eq__', 'torch.allclose'],\n"
+        "                 'checks': ['nncourse.checks.check_close']}, found\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
