@@ -15,7 +15,9 @@ def main(argv=None):
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--each", action="store_true",
-                   help="grade every mutant in its own notebook (slower)")
+                   help="grade every mutant in its own notebook (slower; implies --stock)")
+    p.add_argument("--stock", action="store_true",
+                   help="grade with the `nbgrader autograde` command (fresh kernels)")
 
     p = sub.add_parser("grade", help="grade a class: parallel, bounded, into grades.csv")
     from autograders.grade import add_arguments as add_grade_arguments
@@ -43,7 +45,7 @@ def main(argv=None):
         return 0
     if args.command == "mutants":
         from autograders.mutants import main as mutants_main
-        return mutants_main(args.assignments, args.workers, args.each)
+        return mutants_main(args.assignments, args.workers, args.each, args.stock)
     if args.command == "grade":
         from autograders.grade import main as grade_main
         return grade_main(args)

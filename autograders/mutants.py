@@ -12,6 +12,13 @@ For each assignment three kinds of submission are graded:
 Putting the K-th mutant of every exercise into one notebook keeps the number of kernels
 (and torch imports) small; it is sound because a test cell may only use its own answer
 cell and the setup cell. ``--each`` grades every mutant in a notebook of its own instead.
+
+Two engines run nbgrader's autograding on them. The default is the class grader
+(``autograders.grade``): nbgrader's own Autograde converter in a worker process, on
+kernels forked from one that has torch imported, so a notebook costs about a second
+instead of a fresh kernel's import of torch. ``--stock`` runs the ``nbgrader autograde``
+command itself, exactly as an instructor would; a test checks that both give the same
+points for every exercise.
 """
 import re
 import shutil
@@ -95,6 +102,15 @@ def answer_text(source_cell_text):
                      if not SOLUTION_LINE.match(line))
 
 
+def reference_answer(assignment_id, cell_id):
+    """What a student who solved exercise ``cell_id`` types into its answer cell."""
+    for path in sorted((SOURCE / assignment_id).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == cell_id:
+                return answer_text(cell.source)
+    raise KeyError(f"{assignment_id} has no answer cell {cell_id}")
+
+
 def filled(release_nb, answers):
     """A copy of the release notebook whose answer cells hold ``answers[cell id]``."""
     nb = nbformat.from_dict(release_nb)
@@ -146,7 +162,29 @@ def read_scores(course, assignment_id):
     return scores
 
 
-def prove(assignment_id, each=False, workdir=None):
+def grade_stock(assignment_id, subs, folder):
+    """Grade the submissions with the ``nbgrader autograde`` command; return the scores."""
+    course = scratch_course(folder, [assignment_id])
+    nbgrader(["generate_assignment", assignment_id, "--force"], cwd=course)
+    for student, notebooks in subs.items():
+        student_folder = course / "submitted" / student / assignment_id
+        student_folder.mkdir(parents=True)
+        for name, nb in notebooks.items():
+            nbformat.write(nb, student_folder / name)
+    nbgrader(["autograde", assignment_id, "--force"], cwd=course)
+    return read_scores(course, assignment_id)
+
+
+def grade_fast(assignment_id, folder, workers=1):
+    """Grade the assignment's sample class (the same submissions) with the class grader."""
+    from autograders.grade import GradeSettings, grade
+
+    out = Path(folder) / "graded"
+    grade(None, assignment_id, out, GradeSettings(workers=workers, quiet=True))
+    return read_scores(out, assignment_id)
+
+
+def prove(assignment_id, each=False, workdir=None, stock=False, workers=1):
     """Grade reference, blank and mutants of one assignment; return a ``Proof``."""
     src = sorted((SOURCE / assignment_id).glob("*.ipynb"))
     exercises = [e for p in src for e in exercises_of(nbformat.read(p, as_version=4))]
@@ -155,15 +193,10 @@ def prove(assignment_id, each=False, workdir=None):
     plans = {student: notebooks.pop("__plan__", {}) for student, notebooks in subs.items()}
     tmp = tempfile.mkdtemp(prefix=f"nncourse-mutants-{assignment_id}-", dir=workdir)
     try:
-        course = scratch_course(tmp, [assignment_id])
-        nbgrader(["generate_assignment", assignment_id, "--force"], cwd=course)
-        for student, notebooks in subs.items():
-            folder = course / "submitted" / student / assignment_id
-            folder.mkdir(parents=True)
-            for name, nb in notebooks.items():
-                nbformat.write(nb, folder / name)
-        nbgrader(["autograde", assignment_id, "--force"], cwd=course)
-        proof.scores = read_scores(course, assignment_id)
+        if stock or each:  # the sample class of the class grader has no --each form
+            proof.scores = grade_stock(assignment_id, subs, tmp)
+        else:
+            proof.scores = grade_fast(assignment_id, tmp, workers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     proof.plans = plans
@@ -215,13 +248,14 @@ def table(proof):
 
 
 def _prove_for_pool(args):
-    return prove(*args)
+    aid, each, stock = args
+    return prove(aid, each=each, stock=stock)
 
 
-def main(assignment_ids=None, workers=2, each=False):
+def main(assignment_ids=None, workers=2, each=False, stock=False):
     ids = list(assignment_ids or assignments())
     with ProcessPoolExecutor(max(1, min(workers, len(ids)))) as pool:
-        proofs = list(pool.map(_prove_for_pool, [(aid, each) for aid in ids]))
+        proofs = list(pool.map(_prove_for_pool, [(aid, each, stock) for aid in ids]))
     for proof in proofs:
         print(table(proof), end="\n\n")
     bad = [p.assignment for p in proofs if p.problems]

@@ -240,8 +240,11 @@ class Zygote:
 
     def mark_failed(self):
         """Tell the waiting proxies to start their kernels the slow way."""
-        with open(self.socket + ".failed", "w") as f:
-            f.write("the zygote is not running\n")
+        try:
+            with open(self.socket + ".failed", "w") as f:
+                f.write("the zygote is not running\n")
+        except OSError:  # the grading run is over and its scratch folder is gone
+            pass
 
     def wait_ready(self, timeout=300):
         deadline = time.monotonic() + timeout
@@ -277,7 +280,7 @@ class Zygote:
         """
         restarts = 0
         while not stop_event.wait(interval):
-            if self.alive():
+            if self.alive() or stop_event.is_set():  # stopped on purpose at the end
                 continue
             if not os.path.exists(self.ready_file) or restarts >= 3:
                 self.mark_failed()

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from autograders import ROOT, assignments
+from autograders.mutants import reference_answer
 
 CHROMIUM = Path(os.environ.get("NNCOURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -35,15 +36,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
                  "--disable-sync", "--no-first-run"]
 NOTEBOOK = "release/ch01_module/ch01_module.ipynb"
 # The student's answer to exercise 1, typed into its answer cell.
-ANSWER = '''class TwoLayerNet(nn.Module):
-    def __init__(self, in_features, hidden, out_features):
-        super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden)
-        self.fc2 = nn.Linear(hidden, out_features)
-
-    def forward(self, x):
-        return self.fc2(torch.relu(self.fc1(x)))
-'''
+ANSWER = reference_answer("ch01_module", "ex1_two_layer")
 # Lab settings for a quiet, fully rendered notebook: no news or update pop-ups over the
 # page, and every cell in the DOM (no virtual scrolling) so its outputs can be read.
 LAB_SETTINGS = {

@@ -15,18 +15,11 @@ from packaging.requirements import Requirement
 
 from autograders import NOTEBOOKS, RELEASE, ROOT, SOURCE, assignments
 from autograders.bundle import NAME, bundle, student_dependencies
+from autograders.mutants import reference_answer
 
 SKIP = {".ipynb_checkpoints", "__pycache__"}
 # A student's answer to exercise 1 of chapter 1.
-ANSWER = '''class TwoLayerNet(nn.Module):
-    def __init__(self, in_features, hidden, out_features):
-        super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden)
-        self.fc2 = nn.Linear(hidden, out_features)
-
-    def forward(self, x):
-        return self.fc2(torch.relu(self.fc1(x)))
-'''
+ANSWER = reference_answer("ch01_module", "ex1_two_layer")
 
 
 def _files(folder, pattern="*"):

@@ -1,4 +1,4 @@
-"""Every exercise is proven through real `nbgrader autograde`: reference full marks, blank
+"""Every exercise is proven through nbgrader's autograding: reference full marks, blank
 zero, and each mutant loses the points of the exercise it breaks.
 
 One test class per assignment, so that pytest-xdist (``--dist loadscope``) spreads the
@@ -25,6 +25,16 @@ class _ProveAssignment:
 for _aid in assignments():
     globals()[f"TestMutants_{_aid}"] = type(f"TestMutants_{_aid}", (_ProveAssignment,),
                                             {"assignment_id": _aid})
+
+
+def test_class_grader_and_stock_nbgrader_agree(tmp_path):
+    """The fast engine of the proofs gives the points of the `nbgrader autograde` command."""
+    fast = prove("ch01_module", workdir=tmp_path)
+    stock = prove("ch01_module", workdir=tmp_path, stock=True)
+    assert set(fast.scores) == set(stock.scores) == {"reference", "blank", "mutant-1",
+                                                      "mutant-2", "mutant-3"}
+    assert fast.scores == stock.scores
+    assert not stock.problems, table(stock)
 
 
 def test_mutant_file_is_parsed():
