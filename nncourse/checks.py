@@ -103,6 +103,21 @@ def count_params(module, trainable_only=False):
                if p.requires_grad or not trainable_only)
 
 
+def values_match(actual, candidate, atol=1e-5, rtol=1e-4, equal_nan=False):
+    """True when both are tensors of one shape whose values agree within the tolerance.
+
+    The diagnostics use it to ask "does the student's result equal what this known
+    mistake gives?" without failing.
+    """
+    if not isinstance(actual, torch.Tensor) or not isinstance(candidate, torch.Tensor):
+        return False
+    if actual.shape != candidate.shape:
+        return False
+    as64 = lambda t: t.detach().to("cpu", torch.float64)  # noqa: E731
+    return bool(torch.allclose(as64(actual), as64(candidate), atol=atol, rtol=rtol,
+                               equal_nan=equal_nan))
+
+
 # ----------------------------------------------------------------------------------------
 # The checks
 

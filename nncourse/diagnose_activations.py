@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from nncourse.checks import CheckFailure, check_close, check_shape
+from nncourse.checks import CheckFailure, check_close, check_shape, values_match
 
 # float32 exp overflows to inf above this input
 EXP_OVERFLOW = math.log(torch.finfo(torch.float32).max)
@@ -24,12 +24,7 @@ def _as_float64(t):
 
 def matches(actual, candidate, atol=1e-5, rtol=1e-4):
     """True when ``actual`` has the shape of ``candidate`` and the same values (NaN = NaN)."""
-    if not isinstance(actual, torch.Tensor) or not isinstance(candidate, torch.Tensor):
-        return False
-    if actual.shape != candidate.shape:
-        return False
-    return bool(torch.allclose(_as_float64(actual), _as_float64(candidate), atol=atol,
-                               rtol=rtol, equal_nan=True))
+    return values_match(actual, candidate, atol, rtol, equal_nan=True)
 
 
 def known_mistake(actual, mistakes, atol=1e-5, rtol=1e-4):
