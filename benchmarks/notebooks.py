@@ -36,6 +36,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     paths = [Path(p) for p in args.paths] or (sorted(ROOT.glob("notebooks/*.ipynb"))
                                               + sorted(ROOT.glob("source/*/*.ipynb")))
+    floor_seconds()  # warm-up, discarded: the first kernel of a run reads torch from disk
     floor = statistics.median(floor_seconds() for _ in range(max(args.repeat, 1)))
     print(f"{'notebook':<52}{'seconds':>9}{'over floor':>12}")
     print(f"{'floor (kernel importing torch, torchvision)':<52}{floor:>9.1f}{'':>12}")
