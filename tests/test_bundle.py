@@ -1,7 +1,6 @@
 """The student bundle: complete, installable on its own, runnable, and free of secrets."""
 import json
 import os
-import re
 import subprocess
 import sys
 import zipfile
@@ -15,6 +14,7 @@ from packaging.requirements import Requirement
 
 from autograders import NOTEBOOKS, RELEASE, ROOT, SOURCE, assignments
 from autograders.bundle import NAME, bundle, student_dependencies
+from autograders.leaks import public_lines
 from autograders.mutants import reference_answer
 
 SKIP = {".ipynb_checkpoints", "__pycache__"}
@@ -95,18 +95,6 @@ def _blocks(nb, kind):
     return [b for b in blocks if b]
 
 
-def _outside_blocks(nb):
-    lines, inside = set(), False
-    for cell in nb.cells:
-        for line in cell.source.splitlines():
-            stripped = line.strip()
-            if re.match(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", stripped):
-                inside = stripped.startswith("### BEGIN")
-            elif not inside:
-                lines.add(stripped)
-    return lines
-
-
 def test_no_solution_no_hidden_test_no_mutant_inside(built):
     _, names, folder = built
     for name in names:
@@ -122,7 +110,7 @@ def test_no_solution_no_hidden_test_no_mutant_inside(built):
             for rel, text in texts.items()}
     for src in sorted(SOURCE.glob("*/*.ipynb")):
         nb = nbformat.read(src, as_version=4)
-        public = _outside_blocks(nb)
+        public = public_lines(nb)
         solutions, hidden = _blocks(nb, "SOLUTION"), _blocks(nb, "HIDDEN TESTS")
         assert solutions and hidden, f"{src}: no solution or no hidden test?"
         # the student copy of this assignment: not one substantial secret line

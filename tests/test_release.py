@@ -1,11 +1,11 @@
 """release/ is what nbgrader makes from source/, and it leaks nothing."""
 import json
-import re
 
 import nbformat
 import pytest
 
 from autograders import RELEASE, SOURCE, assignments
+from autograders.leaks import public_lines, secret_lines
 from autograders.release import release
 
 SOURCE_NOTEBOOKS = sorted(SOURCE.glob("*/*.ipynb"))
@@ -28,41 +28,11 @@ def test_release_is_in_sync_with_source(tmp_path):
             f"release/{rel} is out of date: run `make release` and commit it")
 
 
-def _solution_and_hidden_lines(nb):
-    """Substantial lines of solutions and hidden tests of a source notebook."""
-    lines, inside = set(), False
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for line in cell.source.splitlines():
-            stripped = line.strip()
-            if re.match(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", stripped):
-                inside = stripped.startswith("### BEGIN")
-                continue
-            if inside and len(stripped) > 12 and not stripped.startswith("#"):
-                lines.add(stripped)
-    return lines
-
-
-def _public_lines(nb):
-    """Lines that also stand outside solutions and hidden tests (shown to students)."""
-    public, inside = set(), False
-    for cell in nb.cells:
-        for line in cell.source.splitlines():
-            stripped = line.strip()
-            if re.match(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", stripped):
-                inside = stripped.startswith("### BEGIN")
-                continue
-            if not inside:
-                public.add(stripped)
-    return public
-
-
 @pytest.mark.parametrize("src", SOURCE_NOTEBOOKS, ids=lambda p: p.parent.name)
 def test_release_leaks_no_solution_and_no_hidden_test(src):
     source_nb = nbformat.read(src, as_version=4)
-    public = "\n".join(_public_lines(source_nb))
-    secret = {line for line in _solution_and_hidden_lines(source_nb) if line not in public}
+    public = "\n".join(public_lines(source_nb))
+    secret = {line for line in secret_lines(source_nb) if line not in public}
     assert secret, "a source notebook without solutions or hidden tests?"
     released = (RELEASE / src.parent.name / src.name).read_text()
     text = "\n".join(c.source for c in nbformat.reads(released, as_version=4).cells)
