@@ -102,12 +102,18 @@ def answer_text(source_cell_text):
                      if not SOLUTION_LINE.match(line))
 
 
+def reference_answers(source_nb):
+    """``{answer cell id: the reference answer as a student would type it}``."""
+    return {c.metadata.nbgrader["grade_id"]: answer_text(c.source) for c in source_nb.cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+
+
 def reference_answer(assignment_id, cell_id):
     """What a student who solved exercise ``cell_id`` types into its answer cell."""
     for path in sorted((SOURCE / assignment_id).glob("*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == cell_id:
-                return answer_text(cell.source)
+        answers = reference_answers(nbformat.read(path, as_version=4))
+        if cell_id in answers:
+            return answers[cell_id]
     raise KeyError(f"{assignment_id} has no answer cell {cell_id}")
 
 
@@ -128,9 +134,7 @@ def submissions(assignment_id, each=False):
     for src_path in sorted((SOURCE / assignment_id).glob("*.ipynb")):
         source_nb = nbformat.read(src_path, as_version=4)
         release_nb = nbformat.read(RELEASE / assignment_id / src_path.name, as_version=4)
-        reference = {c.metadata.nbgrader["grade_id"]: answer_text(c.source)
-                     for c in source_nb.cells
-                     if c.metadata.get("nbgrader", {}).get("solution")}
+        reference = reference_answers(source_nb)
         result["reference"][src_path.name] = filled(release_nb, reference)
         result["blank"][src_path.name] = release_nb
         ids_here = [cid for cid in mutants if cid in reference]

@@ -39,7 +39,7 @@ import nbformat  # noqa: E402
 
 from autograders import RELEASE, SOURCE  # noqa: E402
 from autograders.collect import _known  # noqa: E402
-from autograders.mutants import answer_text, filled, load_mutants  # noqa: E402
+from autograders.mutants import filled, load_mutants, reference_answers  # noqa: E402
 from autograders.nbgrader_cli import nbgrader, nbgrader_env, scratch_course  # noqa: E402
 
 
@@ -52,9 +52,7 @@ def build_class(assignment_ids, students, folder, seed=0):
         for src in sorted((SOURCE / aid).glob("*.ipynb")):
             source = nbformat.read(src, as_version=4)
             release = nbformat.read(RELEASE / aid / src.name, as_version=4)
-            reference = {c.metadata.nbgrader["grade_id"]: answer_text(c.source)
-                         for c in source.cells
-                         if c.metadata.get("nbgrader", {}).get("solution")}
+            reference = reference_answers(source)
             for k in range(students):
                 student = f"student{k:03d}"
                 answers, plan = {}, {}
