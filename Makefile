@@ -15,31 +15,43 @@ endif
 
 .PHONY: setup lab test test-lessons test-sources test-unit release mutants grade bundle \
         benchmark-grading \
-        benchmark execute clean check-device
+        benchmark execute clean check-device browser browser-any
 
 setup: $(STAMP)
 
 # The venv is (re)built when missing, when its interpreter no longer runs, or when
 # pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
+
+$(STAMP): pyproject.toml jupyter/overrides.d/nn-course.json
 	@if ! $(BIN)/python -c "import sys" >/dev/null 2>&1; then \
 	  echo "creating $(VENV) with $(PYTHON)"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -m pip install --quiet -e . 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import torch, torchvision, nbgrader, nbval, nncourse, autograders"
+	@# an editable install copies no data files: JupyterLab's course settings go in by hand
+	mkdir -p $(LAB_OVERRIDES) && cp jupyter/overrides.d/nn-course.json $(LAB_OVERRIDES)/
 	@touch $(STAMP)
 
 # JupyterLab refuses to run as root unless told (containers, CI images run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: $(STAMP)
+# The browser: Debian's Chromium for the browser tests, any browser for the lab. Installed
+# with apt-get as root or with sudo; otherwise make stops and prints the command to run.
+browser:
+	@scripts/ensure-browser
+
+browser-any:
+	@scripts/ensure-browser --any
+
+lab: browser-any $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(ALLOW_ROOT) $(LAB_ARGS)
 
 # A device forced with DEVICE= must exist: checked before the first test, not after an hour.
 check-device: $(STAMP)
 	@$(BIN)/python -c "import sys, nncourse.device as d; sys.exit(d.main())"
 
-test: $(STAMP) check-device
+test: browser $(STAMP) check-device
 	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(PYTEST) -n $(WORKERS) --dist loadscope --nbval-lax tests source

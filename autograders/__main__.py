@@ -1,7 +1,6 @@
 """python -m autograders COMMAND: the instructor's tools (see README.md, "Instructors")."""
 import argparse
 import sys
-from pathlib import Path
 
 
 def main(argv=None):
@@ -29,14 +28,6 @@ def main(argv=None):
     p = sub.add_parser("execute", help="re-execute lessons in place (their outputs)")
     p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/)")
 
-    p = sub.add_parser("to-ipynb", help="convert percent-format text to a notebook")
-    p.add_argument("src")
-    p.add_argument("dest")
-
-    p = sub.add_parser("to-percent", help="convert a notebook to percent-format text")
-    p.add_argument("src")
-    p.add_argument("dest", nargs="?")
-
     args = parser.parse_args(argv)
     if args.command == "release":
         from autograders.release import release
@@ -55,16 +46,6 @@ def main(argv=None):
     if args.command == "execute":
         from autograders.execute import execute_in_place
         execute_in_place(args.notebooks)
-        return 0
-    if args.command in ("to-ipynb", "to-percent"):
-        import nbformat
-
-        from autograders.percent import from_percent, to_percent
-        if args.command == "to-ipynb":
-            nbformat.write(from_percent(Path(args.src).read_text()), args.dest)
-        else:
-            text = to_percent(nbformat.read(args.src, as_version=4))
-            Path(args.dest).write_text(text) if args.dest else sys.stdout.write(text)
         return 0
     return 2
 

@@ -9,8 +9,10 @@ holding one folder, ``nn-course-student/``, with
 - ``nncourse/``: the library the notebooks import;
 - ``pyproject.toml``: a student-side project that installs ``nncourse`` and what the
   notebooks need (the course's dependencies less the instructor's test tools), so that
-  ``pip install -e .`` works in the unpacked folder;
+  ``pip install .`` works in the unpacked folder;
 - ``environment.yml``: the same for conda users (it installs that pyproject with pip);
+- ``jupyter/``: JupyterLab's settings for a student, which the install puts in place (no
+  news pop-up; nbgrader's instructor tools off, Validate and the Assignment List kept);
 - ``nbgrader_config.py``: the course's per-cell time limit, so that the Validate button
   runs the notebook the way the grader will;
 - ``README.md``: the student guide (``docs/student.md``).
@@ -37,6 +39,14 @@ DEFAULT_OUT = ROOT / "dist" / f"{NAME}.zip"
 STUDENT_GUIDE = ROOT / "docs" / "student.md"
 # Tools for instructors and CI only: a student's install does not need them.
 INSTRUCTOR_ONLY = {"pytest", "pytest-xdist", "nbval", "playwright", "psutil"}
+# Where `pip install .` puts the bundle's Jupyter settings: {prefix folder: [bundle files]}.
+STUDENT_DATA_FILES = {
+    "share/jupyter/lab/settings/overrides.d": ["jupyter/overrides.d/nn-course.json"],
+    "etc/jupyter/labconfig/page_config.d":
+        ["jupyter/student/labconfig/page_config.d/nn-course-student.json"],
+    "etc/jupyter/jupyter_server_config.d":
+        ["jupyter/student/jupyter_server_config.d/nn-course-student.json"],
+}
 SKIP_PARTS = {".ipynb_checkpoints", "__pycache__", ".pytest_cache"}
 NEVER_SHIPPED = {"mutants.py", "gradebook.db", "nbgrader_config.py"}
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -58,8 +68,10 @@ def student_pyproject(pyproject=ROOT / "pyproject.toml"):
     """pyproject.toml of the bundle: installs nncourse and what the notebooks import."""
     project = tomllib.loads(Path(pyproject).read_text())["project"]
     deps = "".join(f"    {json.dumps(d)},\n" for d in student_dependencies(pyproject))
+    data_files = "".join(f"{json.dumps(target)} = {json.dumps(sources)}\n"
+                         for target, sources in STUDENT_DATA_FILES.items())
     return f"""\
-# The student side of nn-course: `pip install -e .` here installs the nncourse library
+# The student side of nn-course: `pip install .` here installs the nncourse library
 # and everything the lessons and exercises need.
 [build-system]
 requires = ["setuptools>=64"]
@@ -79,7 +91,19 @@ include = ["nncourse*"]
 
 [tool.setuptools.package-data]
 nncourse = ["*"]
-"""
+
+# JupyterLab set up for a student (jupyter/README.md): no news pop-up, and nbgrader's
+# instructor tools off while Validate and the Assignment List stay.
+[tool.setuptools.data-files]
+{data_files}"""
+
+
+def student_environment(environment=ROOT / "environment.yml"):
+    """environment.yml of the bundle: a plain install, which places the Jupyter settings."""
+    text = Path(environment).read_text()
+    if "      - -e .\n" not in text:
+        raise ValueError(f"{environment} no longer installs the project with `-e .`")
+    return text.replace("      - -e .\n", "      - .\n")
 
 
 def student_nbgrader_config(config=ROOT / "nbgrader_config.py"):
@@ -126,7 +150,10 @@ def contents():
             files[rel] = path.read_bytes()
     if not any(rel.startswith("release/") for rel in files):
         raise ValueError("release/ is empty: run `make release` first")
-    files["environment.yml"] = (ROOT / "environment.yml").read_bytes()
+    for sources in STUDENT_DATA_FILES.values():
+        for rel in sources:
+            files[rel] = (ROOT / rel).read_bytes()
+    files["environment.yml"] = student_environment().encode()
     files["pyproject.toml"] = student_pyproject().encode()
     files["nbgrader_config.py"] = student_nbgrader_config().encode()
     files["README.md"] = STUDENT_GUIDE.read_bytes()

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from autograders import ROOT, assignments
+from autograders.bundle import STUDENT_DATA_FILES
 from autograders.mutants import reference_answer
 
 CHROMIUM = Path(os.environ.get("NNCOURSE_CHROMIUM", "/usr/bin/chromium"))
@@ -37,14 +38,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 NOTEBOOK = "release/ch01_module/ch01_module.ipynb"
 # The student's answer to exercise 1, typed into its answer cell.
 ANSWER = reference_answer("ch01_module", "ex1_two_layer")
-# Lab settings for a quiet, fully rendered notebook: no news or update pop-ups over the
-# page, and every cell in the DOM (no virtual scrolling) so its outputs can be read.
+# Lab settings of the test only: every cell in the DOM (no virtual scrolling) so that its
+# outputs can be read. The news pop-up is off through the course's own settings
+# (jupyter/overrides.d), which the test checks rather than sets.
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings":
         {"windowingMode": "none"},
 }
+NEWS_QUESTION = "notified about official Jupyter news"
 SERVER_START_S = 60
 RUN_ALL_S = 90
 VALIDATE_S = 120
@@ -103,36 +104,71 @@ def _wait_for_server(proc, runtime, token, log):
                 f"{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def lab(tmp_path):
-    """`jupyter lab` on a free loopback port, with a token, in a copy of the course."""
+def _student_prefix(prefix):
+    """The Jupyter settings where the bundle's `pip install .` puts them in a prefix."""
+    for target, sources in STUDENT_DATA_FILES.items():
+        (prefix / target).mkdir(parents=True, exist_ok=True)
+        for rel in sources:
+            shutil.copy(ROOT / rel, prefix / target / Path(rel).name)
+    return prefix
+
+
+def _start_lab(tmp_path, extra_args=(), student=False):
     (tmp_path / "course").mkdir()
     course = _course_copy(tmp_path / "course")
     env = _jupyter_env(tmp_path / "jupyter")
+    extra = list(extra_args)
+    if student:
+        # the student's environment: its etc/jupyter comes first, its lab settings folder
+        # is the one JupyterLab reads overrides from
+        prefix = _student_prefix(tmp_path / "student-prefix")
+        env["JUPYTER_CONFIG_PATH"] = str(prefix / "etc" / "jupyter")
+        extra.append(f"--LabApp.app_settings_dir={prefix / 'share/jupyter/lab/settings'}")
     token = secrets.token_hex(16)
     log = tmp_path / "jupyter-lab.log"
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            "--ServerApp.port=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={course}", "--LabApp.news_url=None",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"]
+           f"--ServerApp.root_dir={course}", "--ServerApp.open_browser=False",
+           "--ServerApp.allow_root=True", *extra]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    return proc, course, token, log
+
+
+def _stop_lab(proc):
+    """Stop the server, its kernels and anything they started: one process group."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """`jupyter lab` on a free loopback port, with a token, in a copy of the course."""
+    proc, course, token, log = _start_lab(tmp_path)
     try:
         url = _wait_for_server(proc, tmp_path / "jupyter" / "runtime", token, log)
         yield {"url": url, "token": token, "course": course, "log": log}
     finally:
-        # the server, its kernels and anything they started form one process group
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+        _stop_lab(proc)
+
+
+@pytest.fixture
+def student_lab(tmp_path):
+    """The same, set up as the student bundle installs JupyterLab."""
+    proc, course, token, log = _start_lab(tmp_path, student=True)
+    try:
+        url = _wait_for_server(proc, tmp_path / "jupyter" / "runtime", token, log)
+        yield {"url": url, "token": token, "course": course, "log": log}
+    finally:
+        _stop_lab(proc)
 
 
 @pytest.fixture
@@ -239,3 +275,49 @@ def test_student_and_instructor_in_jupyterlab(browser_page, lab, tmp_path):
     assert set(assignments()) <= listed, listed
     _shot(page, tmp_path, "04-formgrader")
     print(f"browser session: {time.monotonic() - start:.1f} s")
+
+
+def _no_news_question(page):
+    """JupyterLab asks about news a moment after it loads: wait, then look for it."""
+    page.wait_for_timeout(3000)
+    toasts = " ".join(page.locator(".Toastify, .jp-Notification-Toast").all_inner_texts())
+    assert NEWS_QUESTION not in toasts and NEWS_QUESTION not in page.content()
+
+
+def test_student_lab_has_validate_and_assignments_but_no_instructor_tools(
+        browser_page, student_lab, tmp_path):
+    page, url, token = browser_page, student_lab["url"], student_lab["token"]
+    page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
+    page.locator(".jp-NotebookPanel-toolbar .validate-button").wait_for()
+    _no_news_question(page)
+    # nbgrader's menu keeps the Assignment List and drops the instructor's entries
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+    items = page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel").all_inner_texts()
+    _shot(page, tmp_path, "05-student-menu")
+    assert "Assignment List" in items, items
+    assert not {"Formgrader", "Course List"} & set(items), items
+    page.keyboard.press("Escape")
+    # the Create Assignment sidebar is not there, and neither are the instructor's pages
+    assert page.locator("#create_assignment, .nbgrader-CreateAssignmentWidget").count() == 0
+    page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+    for path in ("formgrader", "formgrader/api/assignments"):
+        response = page.request.get(f"{url}/{path}?token={token}")
+        assert response.status == 404, (path, response.status)
+    # the Assignment List opens in its own tab
+    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+    page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel",
+                 has_text="Assignment List").first.click()
+    page.locator(".lm-TabBar-tabLabel", has_text="Assignments").first.wait_for()
+    _shot(page, tmp_path, "06-student-assignment-list")
+
+
+def test_instructor_lab_has_formgrader_and_no_news_question(browser_page, lab):
+    page, url, token = browser_page, lab["url"], lab["token"]
+    page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
+    _no_news_question(page)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+    items = page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel").all_inner_texts()
+    assert {"Formgrader", "Assignment List", "Course List"} <= set(items), items

@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 from packaging.requirements import Requirement
 
 from autograders import NOTEBOOKS, RELEASE, ROOT, SOURCE, assignments
-from autograders.bundle import NAME, bundle, student_dependencies
+from autograders.bundle import NAME, STUDENT_DATA_FILES, bundle, student_dependencies
 from autograders.leaks import public_lines
 from autograders.mutants import reference_answer
 
@@ -52,13 +52,31 @@ def installed(built, tmp_path_factory):
     test below checks that they satisfy what the bundle declares).
     """
     _, _, folder = built
-    site = tmp_path_factory.mktemp("site")
+    prefix = tmp_path_factory.mktemp("prefix")
     result = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--no-index", "--target", str(site), str(folder)],
+         "--no-build-isolation", "--no-index", "--prefix", str(prefix), str(folder)],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    return site
+    return student_site(prefix)
+
+
+def student_site(prefix):
+    """site-packages of an install with ``--prefix``."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return Path(prefix) / "lib" / version / "site-packages"
+
+
+def test_the_install_puts_the_student_jupyter_settings_in_place(installed):
+    prefix = installed.parents[2]
+    for target, sources in STUDENT_DATA_FILES.items():
+        for rel in sources:
+            placed = prefix / target / Path(rel).name
+            assert placed.read_bytes() == (ROOT / rel).read_bytes(), placed
+    pages = json.loads((prefix / "etc/jupyter/labconfig/page_config.d/"
+                        "nn-course-student.json").read_text())["disabledExtensions"]
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+            "@jupyter/nbgrader:course-list"} == {k for k, v in pages.items() if v}
 
 
 def test_one_folder_with_what_a_student_needs(built):
@@ -76,7 +94,7 @@ def test_one_folder_with_what_a_student_needs(built):
     for aid in assignments():
         assert list((folder / "release" / aid).glob("*.ipynb")), aid
     assert (folder / "README.md").read_text() == (ROOT / "docs" / "student.md").read_text()
-    assert "-e ." in (folder / "environment.yml").read_text()
+    assert "      - .\n" in (folder / "environment.yml").read_text()
 
 
 def _blocks(nb, kind):
