@@ -34,6 +34,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
@@ -42,6 +43,7 @@ from autograders import ROOT, SOURCE, assignments
 from autograders.collect import collect, release_notebooks
 from autograders.repair import REPAIR_FLAGS, Unreadable, match_notebooks, read_notebook
 from autograders.repair import repair_notebook
+from autograders.sandbox import Limits, SandboxError, probe
 from autograders.tamper import scan
 
 # Every status, most severe last among those that come from running the notebook.
@@ -73,7 +75,8 @@ LOCK_NAME = ".grading.lock"
 
 class GradeSettings:
     def __init__(self, workers=None, cell_timeout=None, notebook_timeout=600, memory_gb=4.0,
-                 max_output_mb=1.0, fork=True, keep_scratch=False, quiet=False):
+                 max_output_mb=1.0, fork=True, keep_scratch=False, quiet=False,
+                 sandbox=True):
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self.cell_timeout = cell_timeout
         self.notebook_timeout = int(notebook_timeout)
@@ -82,6 +85,9 @@ class GradeSettings:
         self.fork = bool(fork) and sys.platform.startswith("linux")
         self.keep_scratch = keep_scratch
         self.quiet = quiet
+        # every kernel in a sandbox of its own (autograders.sandbox); False: as before
+        self.sandbox = bool(sandbox)
+        self.sandbox_limits = Limits(cpu_seconds=self.notebook_timeout + 60)
 
 
 def _say(settings, text):
@@ -268,6 +274,8 @@ def _settings_for_workers(settings, scratch, record_db, assignment_ids, zygote_s
             "CUDA_VISIBLE_DEVICES": "",
             "PYTHONWARNINGS": "ignore",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            **({"AUTOGRADERS_SANDBOX": json.dumps(asdict(settings.sandbox_limits))}
+               if settings.sandbox else {}),
         },
     }
 
@@ -503,6 +511,12 @@ def write_csv(path, rows, names):
 def grade(submissions=None, assignment=None, out="grades", settings=None):
     """Grade a class; return a summary dict (see ``main`` for the command line)."""
     settings = settings or GradeSettings()
+    if settings.sandbox:
+        missing = probe()
+        if missing:
+            raise SandboxError(f"{missing}. Grade without a sandbox with --no-sandbox "
+                               "(students' code then runs with your permissions), or see "
+                               "docs/instructor.md, \"The sandbox\".")
     began = time.perf_counter()
     import warnings
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy chatter
@@ -525,11 +539,14 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
                              e.status != "unknown"}, key=lambda a: assignments().index(a)
                             if a in assignments() else 999)
         _say(settings, f"grade: {len(entries)} rows ({len(graded_ids)} assignments: "
-                       f"{', '.join(graded_ids) or '-'})")
+                       f"{', '.join(graded_ids) or '-'}), "
+                       + ("each kernel in a sandbox" if settings.sandbox else
+                          "NO SANDBOX: students' code runs with the grader's permissions"))
         jobs = []
         if settings.fork and graded_ids:
             from autograders.zygote import Zygote
-            zygote = Zygote(scratch / "zygote").start()  # imports torch while we go on
+            zygote = Zygote(scratch / "zygote", sandbox=asdict(settings.sandbox_limits)
+                            if settings.sandbox else None).start()  # imports torch meanwhile
             import threading
             zygote_done = threading.Event()
             threading.Thread(target=zygote.watch, args=(zygote_done,), daemon=True).start()
@@ -597,7 +614,8 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         state["statuses"] = STATUSES
         phase("outputs")  # (the report comes after: its time is not in last_run)
         state["last_run"] = {"phases": phases, "workers": settings.workers,
-                             "fork": settings.fork, "jobs": len(jobs),
+                             "fork": settings.fork, "sandbox": settings.sandbox,
+                             "jobs": len(jobs),
                              "seconds": round(time.perf_counter() - began, 2)}
         if record_db.exists():
             rows, names = rows_from_record(db_url, state)
@@ -612,7 +630,7 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
                    "errors": len(errors),
                    "statuses": _count(e.status for e in entries),
                    "seconds": round(time.perf_counter() - began, 2), "out": str(out),
-                   "phases": phases}
+                   "phases": phases, "sandbox": settings.sandbox}
         _say(settings, f"grade: {summary['statuses']} in {summary['seconds']} s {phases}; "
                        f"wrote {out / 'grades.csv'}, {out / 'report.html'}")
         return summary
@@ -667,12 +685,15 @@ def main(args):
     settings = GradeSettings(workers=args.workers, cell_timeout=args.cell_timeout,
                              notebook_timeout=args.notebook_timeout, memory_gb=args.memory,
                              max_output_mb=args.max_output, fork=not args.no_fork,
-                             keep_scratch=args.keep_scratch)
+                             keep_scratch=args.keep_scratch, sandbox=not args.no_sandbox)
     try:
         summary = grade(args.submissions, args.assignment, args.out, settings)
     except (FileNotFoundError, ValueError) as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
+    except SandboxError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 1
     except RuntimeError as exc:
         print(f"grade: the grader failed: {exc}", file=sys.stderr)
         return 1
@@ -704,5 +725,9 @@ def add_arguments(parser):
     parser.add_argument("--no-fork", action="store_true",
                         help="start every kernel from scratch instead of forking it from a "
                              "process that has torch imported (slower)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run kernels without a sandbox (students' code then runs with "
+                             "your permissions; the summary, report.html and grading.json "
+                             "say so)")
     parser.add_argument("--keep-scratch", action="store_true",
                         help="keep the scratch folder (for debugging the grader)")

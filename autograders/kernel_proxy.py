@@ -64,6 +64,8 @@ class Kernel:
         self.events = self.connection_file + ".events"
         self.memory = int(os.environ.get("AUTOGRADERS_MEMORY") or 0)
         self.hard_limit = float(os.environ.get("AUTOGRADERS_HARD_LIMIT") or 0)
+        sandbox = os.environ.get("AUTOGRADERS_SANDBOX")
+        self.sandbox = json.loads(sandbox) if sandbox else None
         self.pid = None
         self.popen = None
         self.conn = None
@@ -77,6 +79,9 @@ class Kernel:
         self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.conn.connect(path)
         env = dict(os.environ)
+        if self.sandbox is not None:  # the grader's environment never reaches the zygote
+            from autograders.sandbox import kernel_environment
+            env = kernel_environment(os.environ)
         request = {"connection_file": self.connection_file, "cwd": os.getcwd(),
                    "env": env, "memory": self.memory, "extra_arguments": extra}
         self.conn.sendall((json.dumps(request) + "\n").encode())
@@ -88,6 +93,13 @@ class Kernel:
 
     def start_exec(self, extra):
         cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *extra]
+        if self.sandbox is not None:  # the same sandbox as a forked kernel gets
+            from autograders.sandbox import SandboxSpec, code_paths
+            spec = SandboxSpec.from_json({
+                "job_dir": os.path.dirname(self.connection_file), "read_only": code_paths(),
+                "limits": self.sandbox})
+            cmd = [sys.executable, "-m", "autograders.sandbox", json.dumps(spec.to_json()),
+                   "--", *cmd]
         preexec = None
         if self.memory > 0:
             memory = self.memory

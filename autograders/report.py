@@ -124,7 +124,12 @@ def write_report(path, rows, names, state):
     by_assignment = {}
     for row in rows:
         by_assignment.setdefault(row["assignment"], []).append(row)
-    body = ["<h1>Grading report</h1>",
+    sandboxed = state.get("last_run", {}).get("sandbox")
+    isolation = ("<p>Every kernel ran in a sandbox of its own (no network, no other "
+                 "files or processes in reach).</p>" if sandboxed else
+                 "<p class='warning'><b>Graded without a sandbox</b> (--no-sandbox): "
+                 "students' code ran with the grader's permissions.</p>")
+    body = ["<h1>Grading report</h1>", isolation,
             f"<p>{len(rows)} rows, {len(by_assignment)} assignments. Statuses:</p><ul>"]
     body += [f"<li><b>{html.escape(s)}</b>: {html.escape(d)}</li>"
              for s, d in state.get("statuses", {}).items()]

@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -55,10 +56,23 @@ class SafeExecute(Execute):
     """
 
     shutdown_kernel = "immediate"  # a killed kernel leaves nothing behind: it is a fork
+    # Each kernel talks over ipc:// sockets in a job folder of its own, the one folder that
+    # its sandbox shares with the grader (a sandbox has no network). Unix socket paths are
+    # short (~100 bytes): the folders go in /tmp.
+    job_root = Unicode("/tmp", help="where the kernels' job folders go").tag(config=True)
     notebook_timeout = Integer(600, help="seconds for the whole notebook").tag(config=True)
     max_output_bytes = Integer(1 << 20, help="output kept per cell").tag(config=True)
     max_restarts = Integer(3, help="fresh kernels after a dead one").tag(config=True)
     report_dir = Unicode("", help="where the per-notebook reports go").tag(config=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        job = tempfile.mkdtemp(prefix="nnk-", dir=self.job_root)
+        self._job_dirs.append(job)
+        km.transport = "ipc"
+        km.connection_file = os.path.join(job, "kernel.json")
+        km.ip = os.path.join(job, "k")
+        return km
 
     # -- limits
     def _get_timeout(self, cell):
@@ -112,8 +126,10 @@ class SafeExecute(Execute):
             if await self._reply_and_iopub(msg_id, 0.5):
                 break
             if not await ensure_async(self.kc.is_alive()):
+                why = [e.get("error") or e.get("kind") for e in self._events()]
                 await self._async_cleanup_kernel()
-                raise RuntimeError("the kernel died before it started")
+                raise RuntimeError("the kernel died before it started: "
+                                   + ("; ".join(str(w) for w in why if w) or "no word"))
         self.kc.allow_stdin = False
         await run_hook(self.on_notebook_start, notebook=self.nb)
         return self.kc
@@ -148,10 +164,15 @@ class SafeExecute(Execute):
         self._check_assign_resources(resources)
         self._deadline = time.monotonic() + self.notebook_timeout
         self._output_bytes, self._truncated = {}, set()
+        self._job_dirs = []
         self.report = {"timeouts": [], "crashes": [], "memory": [], "not_run": [],
                        "truncated": [], "deadline": False, "restarts": 0, "tamper": {},
                        "seconds": {}, "started": time.time()}
-        run_sync(self._run_all)()
+        try:
+            run_sync(self._run_all)()
+        finally:
+            for job in self._job_dirs:
+                shutil.rmtree(job, ignore_errors=True)
         self.report["truncated"] = [self._cell_name(i) for i in sorted(self._truncated)]
         self.report["wall"] = round(time.time() - self.report.pop("started"), 3)
         self._write_report(resources)

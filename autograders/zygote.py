@@ -36,6 +36,7 @@ PRELOAD = [
     "nncourse", "nncourse.checks", "nncourse.seeding", "nncourse.plotting",
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
     "matplotlib_inline.backend_inline", "IPython.core.interactiveshell",
+    "autograders.sandbox", "autograders.tamper",
 ]
 
 
@@ -77,6 +78,30 @@ def _read_line(conn, limit=1 << 22):
     return json.loads(data.decode() or "null")
 
 
+def _lifeline(conn, kill):
+    """The proxy is the kernel's lifeline: when it goes (killed by jupyter_client), so
+    does the kernel."""
+    def watch():
+        try:
+            while conn.recv(1024):
+                pass
+        except OSError:
+            pass
+        kill()
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _sandboxed(request, conn):
+    """Enter the sandbox (see ``autograders.sandbox``); return in the kernel only."""
+    from autograders.sandbox import SandboxSpec, enter, kernel_environment
+    spec = SandboxSpec.from_json(dict(request["sandbox"],
+                                      job_dir=os.path.dirname(request["connection_file"])))
+    env = kernel_environment(request.get("env") or {})
+    workdir = enter(spec, lifeline=conn)  # outside, the kernel dies with its proxy
+    conn.close()
+    return env, workdir
+
+
 def _child(listener, conn, request):
     """Become the kernel described by ``request``; never returns."""
     code = 1
@@ -86,11 +111,6 @@ def _child(listener, conn, request):
         for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        env = dict(request.get("env") or {})
-        env.pop("JPY_PARENT_PID", None)  # our parent is the zygote, not the grader
-        os.environ.clear()
-        os.environ.update(env)
-        os.chdir(request.get("cwd") or "/")
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
@@ -99,18 +119,19 @@ def _child(listener, conn, request):
             import resource
             limit = _vm_bytes() + memory + (1 << 30)  # 1 GiB for thread stacks and arenas
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        if request.get("sandbox") is not None:
+            env, cwd = _sandboxed(request, conn)
+        else:
+            env = dict(request.get("env") or {})
+            cwd = request.get("cwd") or "/"
+            _lifeline(conn, lambda: os._exit(1))
+        env.pop("JPY_PARENT_PID", None)  # our parent is the zygote, not the grader
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
         threads = int(env.get("AUTOGRADERS_THREADS") or 0)
         if threads > 0 and "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(threads)
-        # The proxy is our lifeline: when it goes (killed by jupyter_client), so do we.
-        def watch():
-            try:
-                while conn.recv(1024):
-                    pass
-            except OSError:
-                pass
-            os._exit(1)
-        threading.Thread(target=watch, daemon=True).start()
         hidden = ("", os.getcwd(), request.get("zygote_cwd"))
         sys.path[:] = [p for p in sys.path if p not in hidden]
         sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
@@ -131,6 +152,13 @@ def _child(listener, conn, request):
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
         code = 1
+        try:
+            import traceback
+            with open(request["connection_file"] + ".events", "a") as f:
+                f.write(json.dumps({"kind": "start-failed",
+                                    "error": traceback.format_exc(limit=4)[-1500:]}) + "\n")
+        except Exception:
+            pass
     finally:
         try:
             sys.stdout.flush()
@@ -144,9 +172,16 @@ def _child(listener, conn, request):
         os._exit(code)
 
 
-def serve(path, ready_file=None):
-    """Preload, then fork a kernel for each request on the Unix socket ``path``."""
+def serve(path, ready_file=None, sandbox=None):
+    """Preload, then fork a kernel for each request on the Unix socket ``path``.
+
+    ``sandbox`` (the limits of ``autograders.sandbox.Limits`` as a dict) puts every kernel
+    in a sandbox of its own; None grades without one.
+    """
     loaded = preload()
+    if sandbox is not None:
+        from autograders.sandbox import code_paths
+        sandbox = {"limits": sandbox, "read_only": code_paths()}
     zygote_cwd = os.getcwd()
     if threading.active_count() != 1:
         raise RuntimeError("the zygote started a thread before forking")
@@ -178,6 +213,7 @@ def serve(path, ready_file=None):
                     request = _read_line(conn)
                     conn.settimeout(None)
                     request["zygote_cwd"] = zygote_cwd
+                    request["sandbox"] = sandbox
                 except (OSError, ValueError):
                     conn.close()
                     continue
@@ -213,8 +249,9 @@ def serve(path, ready_file=None):
 class Zygote:
     """Start a zygote process and stop it again (a context manager)."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, sandbox=None):
         self.folder = str(folder)
+        self.sandbox = sandbox
         self.socket = os.path.join(self.folder, "zygote.sock")
         self.ready_file = os.path.join(self.folder, "zygote.ready")
         self.process = None
@@ -227,9 +264,13 @@ class Zygote:
             import tempfile
             self.socket = os.path.join(tempfile.mkdtemp(prefix="nnz-"), "z.sock")
         env = dict(os.environ, PYTHONWARNINGS="ignore")
+        if self.sandbox is not None:
+            from autograders.sandbox import zygote_environment
+            env = dict(zygote_environment(os.environ, self.folder), PYTHONWARNINGS="ignore")
         log = open(os.path.join(self.folder, "zygote.log"), "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograders.zygote", self.socket, self.ready_file],
+            [sys.executable, "-m", "autograders.zygote", self.socket, self.ready_file,
+             json.dumps(self.sandbox)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
             start_new_session=True, cwd=self.folder)
         log.close()
@@ -297,4 +338,5 @@ class Zygote:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
+    serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None,
+          json.loads(sys.argv[3]) if len(sys.argv) > 3 else None)

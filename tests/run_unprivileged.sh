@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The attack suite (tests/test_sandbox_attacks.py) as an unprivileged user: the grader, its
+# workers and its sandboxes then run as `nobody`, as they do for an instructor on a laptop.
+#
+#   tests/run_unprivileged.sh [pytest arguments]
+#
+# Run as root (CI): a private mount namespace lets `nobody` reach a Python that lives in
+# root's home (pyenv) without changing any permission on the machine; the rest of the
+# machine is as it is. Run as any other user: the suite runs as that user.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTEST=(.venv/bin/python -m pytest -p no:cacheprovider -q tests/test_sandbox_attacks.py)
+if [ "$(id -u)" != 0 ]; then
+  exec "${PYTEST[@]}" "$@"
+fi
+PYHOME="$(.venv/bin/python -c 'import sys; print(sys.base_prefix)')"
+export NN_PYHOME="$PYHOME" NN_ARGS="$*"
+exec unshare --mount --propagation private bash -euo pipefail -c '
+  if [[ "$NN_PYHOME" == /root/* ]]; then
+    keep=$(mktemp -d)
+    mount --bind "$NN_PYHOME" "$keep"
+    mount -t tmpfs -o mode=0755 tmpfs /root
+    mkdir -p "$NN_PYHOME"
+    mount --move "$keep" "$NN_PYHOME"
+  fi
+  home=$(mktemp -d)
+  chown 65534:65534 "$home"
+  exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+    env -i PATH="$PWD/.venv/bin:/usr/bin:/bin" HOME="$home" LANG=C.UTF-8 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    .venv/bin/python -m pytest -p no:cacheprovider -q tests/test_sandbox_attacks.py $NN_ARGS
+'
