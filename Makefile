@@ -55,6 +55,8 @@ test: browser $(STAMP) check-device
 	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(PYTEST) -n $(WORKERS) --dist loadscope --nbval-lax tests source
+	@# the attacks again with the grader as an unprivileged user (a laptop's case)
+	tests/run_unprivileged.sh
 
 test-lessons: $(STAMP) check-device
 	$(PYTEST) -n $(WORKERS) --dist loadfile --nbval \

@@ -39,6 +39,7 @@ LMS_PATTERNS = [
 ]
 MAX_UNZIPPED = 4 << 30   # bytes: a zip bomb must not fill the disk
 MAX_MEMBERS = 100000
+MAX_DEPTH = 3             # archives inside archives inside the LMS zip, and no deeper
 SAFE_ID = re.compile(r"[^\w.@+\-]")
 
 
@@ -62,6 +63,40 @@ def safe_id(text):
     """A student or assignment id that nbgrader's glob patterns can hold."""
     cleaned = SAFE_ID.sub("_", text.strip()).strip("._") or "unnamed"
     return cleaned[:100]
+
+
+class StudentIds:
+    """Safe ids for student names, distinct even when two names clean up alike.
+
+    "a lice" and "a_lice" both clean up to ``a_lice``; the second becomes ``a_lice-2``, and
+    both are remembered so that their rows can be flagged ``id-clash``.
+    """
+
+    def __init__(self):
+        self.names = {}       # safe id -> the name it was made from
+        self.clashes = {}     # safe id -> note for its rows
+
+    def __call__(self, name):
+        base = safe_id(name)
+        if self.names.get(base, name) == name:
+            self.names[base] = name
+            return base
+        number = 2
+        while self.names.get(f"{base}-{number}", name) != name:
+            number += 1
+        new = f"{base}-{number}"
+        self.names[new] = name
+        note = (f"the names {self.names[base]!r} and {name!r} give the same id {base!r}: "
+                f"{name!r} is graded as {new!r}")
+        self.clashes[base] = self.clashes[new] = note
+        return new
+
+    def flag(self, entries):
+        for entry in entries:
+            if entry.student in self.clashes and "id-clash" not in entry.flags:
+                entry.flags.append("id-clash")
+                entry.notes.append(self.clashes[entry.student])
+        return entries
 
 
 def release_notebooks(assignment_id):
@@ -102,10 +137,19 @@ def _guess_assignment(files, known):
 # Zips
 
 
-def unzip(archive, dest):
-    """Extract ``archive`` into ``dest`` safely (no paths outside it, bounded size)."""
+class ArchiveTooBig(ValueError):
+    """The archive, nested ones included, unpacks to more than ``MAX_UNZIPPED`` bytes."""
+
+
+def unzip(archive, dest, budget=None, depth=0):
+    """Extract ``archive`` into ``dest`` safely: no paths outside it, one size budget for
+    the archive and every archive nested in it, at most ``MAX_DEPTH`` levels of nesting.
+
+    A member that cannot be written (an odd name, a file where a folder is) is skipped; a
+    nested archive that cannot be read stays as it is, so its student still gets a row.
+    """
     dest = Path(dest)
-    total = 0
+    budget = budget if budget is not None else [MAX_UNZIPPED]
     with zipfile.ZipFile(archive) as zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS:
@@ -115,22 +159,44 @@ def unzip(archive, dest):
             parts = [p for p in name.split("/") if p not in ("", ".", "..")]
             if not parts or info.is_dir() or parts[0] == "__MACOSX":
                 continue
-            total += info.file_size
-            if total > MAX_UNZIPPED:
-                raise ValueError(f"{archive}: more than {MAX_UNZIPPED >> 30} GiB unpacked")
-            target = dest.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
+            if info.file_size > budget[0]:
+                raise ArchiveTooBig(f"{archive}: more than {MAX_UNZIPPED >> 30} GiB unpacked")
+            try:
+                target = dest.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    budget[0] -= _copy_at_most(src, out, budget[0], archive)
+            except ArchiveTooBig:
+                raise
+            except (OSError, ValueError, UnicodeError, NotImplementedError,
+                    RuntimeError, zipfile.BadZipFile):
+                continue
+    if depth >= MAX_DEPTH:
+        return dest
     # zips inside the zip (one per student, as some LMS download them)
     for inner in sorted(dest.rglob("*.zip")):
         folder = inner.with_suffix("")
         try:
-            unzip(inner, folder)
+            unzip(inner, folder, budget, depth + 1)
             inner.unlink()
-        except (zipfile.BadZipFile, ValueError):
+        except ArchiveTooBig:
+            raise
+        except Exception:  # stays a zip: its student's row says what was handed in
             pass
     return dest
+
+
+def _copy_at_most(src, out, limit, archive):
+    """Copy and count: a member's declared size may lie."""
+    copied = 0
+    while True:
+        chunk = src.read(1 << 20)
+        if not chunk:
+            return copied
+        copied += len(chunk)
+        if copied > limit:
+            raise ArchiveTooBig(f"{archive}: more than {MAX_UNZIPPED >> 30} GiB unpacked")
+        out.write(chunk)
 
 
 # ----------------------------------------------------------------------------------------
@@ -168,11 +234,12 @@ def from_folder(folder, assignment=None, known=None, grid=True):
     root = _submitted_root(folder, known)
     found = {}      # (student, assignment) -> Entry
     students = []
+    ids = StudentIds()
     dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if dirs and all(p.name in known for p in dirs):
         dirs = [root]  # the folder of one student was given
     for student_dir in dirs:
-        student = safe_id(student_dir.name)
+        student = ids(student_dir.name)
         students.append(student)
         subs = [p for p in student_dir.iterdir() if p.is_dir()
                 and not p.name.startswith(".")]
@@ -205,8 +272,8 @@ def from_folder(folder, assignment=None, known=None, grid=True):
                 entry.notes.append("files outside an assignment folder")
                 found[entry.key] = entry
     if not grid:
-        return sorted(found.values(), key=lambda e: (e.assignment, e.student))
-    return _fill_grid(found, students, assignment)
+        return ids.flag(sorted(found.values(), key=lambda e: (e.assignment, e.student)))
+    return ids.flag(_fill_grid(found, students, assignment))
 
 
 def _fill_grid(found, students, assignment):
@@ -244,6 +311,7 @@ def from_loose_files(folder, staging, assignment=None, known=None):
     folder, staging = Path(folder), Path(staging)
     patterns = _patterns()
     found, unmatched = {}, []
+    ids = StudentIds()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
         match = None
@@ -257,7 +325,7 @@ def from_loose_files(folder, staging, assignment=None, known=None):
             unmatched.append(path)
             continue
         groups = match.groupdict()
-        student = safe_id(groups["student_id"])
+        student = ids(groups["student_id"])
         file_id = Path(groups["file_id"]).name
         dest = staging / student / "_files" / file_id
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -282,7 +350,7 @@ def from_loose_files(folder, staging, assignment=None, known=None):
         entry = Entry(student, assignment or "", None, status="unknown")
         entry.notes.append(f"'{path.name}': the student cannot be told from the file name")
         entries.setdefault(entry.key, entry)
-    return _fill_grid(entries, sorted({k[0] for k in entries}), assignment)
+    return ids.flag(_fill_grid(entries, sorted({k[0] for k in entries}), assignment))
 
 
 def sample_class(staging, assignment=None):

@@ -76,12 +76,13 @@ LOCK_NAME = ".grading.lock"
 class GradeSettings:
     def __init__(self, workers=None, cell_timeout=None, notebook_timeout=600, memory_gb=4.0,
                  max_output_mb=1.0, fork=True, keep_scratch=False, quiet=False,
-                 sandbox=True):
+                 sandbox=True, max_notebook_mb=50.0):
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self.cell_timeout = cell_timeout
         self.notebook_timeout = int(notebook_timeout)
         self.memory = int(float(memory_gb) * 2**30)
         self.max_output_bytes = int(float(max_output_mb) * 2**20)
+        self.max_notebook_bytes = int(float(max_notebook_mb) * 2**20)
         self.fork = bool(fork) and sys.platform.startswith("linux")
         self.keep_scratch = keep_scratch
         self.quiet = quiet
@@ -99,7 +100,7 @@ def _say(settings, text):
 # 2. repair
 
 
-def stage(entry, staging):
+def stage(entry, staging, max_bytes=50 << 20):
     """Repair the entry's notebooks into ``staging/<student>/<assignment>/``.
 
     Sets the entry's status (``unreadable``, ``missing``) when it cannot be graded and
@@ -126,6 +127,11 @@ def stage(entry, staging):
         entry.timestamp = timestamp.read_text().strip()[:100]
     readable = 0
     for name, (path, renamed) in found.items():
+        size = path.stat().st_size
+        if size > max_bytes:
+            entry.notes.append(f"{path.name}: {size / 2**20:.0f} MB, over the limit of "
+                               f"{max_bytes / 2**20:.0f} MB per notebook (--max-notebook)")
+            continue
         try:
             nb, flags = read_notebook(path.read_bytes())
             fixed = repair_notebook(nb, release[name], flags)
@@ -159,6 +165,19 @@ def stage(entry, staging):
 
 # ----------------------------------------------------------------------------------------
 # 3. the record
+
+
+def _stage_safely(entry, staging, settings):
+    """``stage``, with whatever goes wrong there made this row's status, never the batch's."""
+    if entry.status:
+        return None
+    try:
+        return stage(entry, staging, settings.max_notebook_bytes)
+    except Exception as exc:
+        entry.status = "error"
+        entry.notes.append(f"the grader could not stage this submission: "
+                           f"{type(exc).__name__}: {str(exc)[:200]}")
+        return None
 
 
 def init_record_folder(out, assignment_ids):
@@ -559,7 +578,7 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
                 zygote.socket if zygote else None)
             pool = Pool(worker_settings, settings.workers, size_hint=len(entries))
         for entry in entries:
-            staged = stage(entry, scratch / "staged") if not entry.status else None
+            staged = _stage_safely(entry, scratch / "staged", settings)
             if staged:
                 jobs.append({"student": entry.student, "assignment": entry.assignment,
                              "staged": str(staged)})
@@ -685,7 +704,8 @@ def main(args):
     settings = GradeSettings(workers=args.workers, cell_timeout=args.cell_timeout,
                              notebook_timeout=args.notebook_timeout, memory_gb=args.memory,
                              max_output_mb=args.max_output, fork=not args.no_fork,
-                             keep_scratch=args.keep_scratch, sandbox=not args.no_sandbox)
+                             keep_scratch=args.keep_scratch, sandbox=not args.no_sandbox,
+                             max_notebook_mb=args.max_notebook)
     try:
         summary = grade(args.submissions, args.assignment, args.out, settings)
     except (FileNotFoundError, ValueError) as exc:
@@ -722,6 +742,9 @@ def add_arguments(parser):
                         help="memory cap per kernel in GiB (default: 4)")
     parser.add_argument("--max-output", type=float, default=1.0,
                         help="output kept per cell in MB (default: 1)")
+    parser.add_argument("--max-notebook", type=float, default=50.0,
+                        help="largest notebook file read, in MB; a larger one is "
+                             "unreadable (default: 50)")
     parser.add_argument("--no-fork", action="store_true",
                         help="start every kernel from scratch instead of forking it from a "
                              "process that has torch imported (slower)")

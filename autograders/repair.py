@@ -33,7 +33,12 @@ import nbformat
 # Flags a repair can raise (the status becomes "repaired" when any is present).
 REPAIR_FLAGS = ("invalid-json", "nbformat3", "metadata-restored", "duplicate-ids",
                 "cells-reinserted", "cell-type-restored", "locked-edited", "renamed",
-                "unknown-cells")
+                "unknown-cells", "latin-1", "invalid-unicode", "cell-too-long")
+# A cell longer than this is dropped before anything parses it (a 100,000-deep expression
+# or a megabyte of code is no answer, and must not cost a worker its memory).
+MAX_CELL_CHARS = 1 << 20
+_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_ALIGNED_CELLS = 3000  # beyond this many cells only ids are used to align
 
 
@@ -61,18 +66,47 @@ class Repaired:
 _TRAILING_COMMA = re.compile(r",(\s*[\]}])")
 
 
+def decode(raw):
+    """Notebook bytes as text: UTF-8, UTF-16 only with its byte-order mark, otherwise
+    latin-1 (flagged); the same rule whatever the length. Returns ``(text, flags)``."""
+    if not isinstance(raw, bytes):
+        return raw, set()
+    if raw.startswith(_BOMS):
+        try:
+            return raw.decode("utf-16"), set()
+        except UnicodeDecodeError:
+            pass
+    try:
+        return raw.decode("utf-8-sig"), set()
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), {"latin-1"}
+
+
+def _without_lone_surrogates(data, flags):
+    """JSON may escape half a surrogate pair ("\\ud800"), which no file can hold."""
+    if isinstance(data, str):
+        if _LONE_SURROGATE.search(data):
+            flags.add("invalid-unicode")
+            return data.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return data
+    if isinstance(data, list):
+        return [_without_lone_surrogates(v, flags) for v in data]
+    if isinstance(data, dict):
+        return {_without_lone_surrogates(k, flags): _without_lone_surrogates(v, flags)
+                for k, v in data.items()}
+    return data
+
+
 def parse_json(raw):
-    """Parse notebook JSON leniently; return ``(data, repaired)``; raise ``Unreadable``."""
-    if isinstance(raw, bytes):
-        for encoding in ("utf-8-sig", "utf-16", "latin-1"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-    else:
-        text = raw
-    text = text.lstrip("\ufeff")
+    """Parse notebook JSON leniently; return ``(data, flags)``; raise ``Unreadable``."""
+    text, flags = decode(raw)
+    data, repaired = _parse_text(text.lstrip("\ufeff"))
+    if repaired:
+        flags.add("invalid-json")
+    return _without_lone_surrogates(data, flags), flags
+
+
+def _parse_text(text):
     try:
         return json.loads(text), False
     except ValueError:
@@ -92,8 +126,7 @@ def parse_json(raw):
 
 def read_notebook(raw):
     """Bytes or text of a notebook file -> ``(nbformat 4 notebook, flags)``."""
-    data, repaired = parse_json(raw)
-    flags = {"invalid-json"} if repaired else set()
+    data, flags = parse_json(raw)
     if not isinstance(data, dict):
         raise Unreadable("JSON, but not a notebook")
     major = data.get("nbformat")
@@ -129,6 +162,10 @@ def _normalise(nb, flags):
         kind = cell.get("cell_type")
         meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         source = _text(cell.get("source", cell.get("input")))
+        if len(source) > MAX_CELL_CHARS:
+            flags.add("cell-too-long")
+            source = (f"# [the grader dropped this cell: {len(source):,} characters, over "
+                      f"the limit of {MAX_CELL_CHARS:,}]")
         if kind == "markdown" or kind == "heading":
             new = nbformat.v4.new_markdown_cell(source, metadata=meta)
             if cell.get("attachments"):

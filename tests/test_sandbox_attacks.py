@@ -249,12 +249,40 @@ def _build_class(folder, canaries):
         cell.source = f"# {canaries[student]}\n" + cell.source
         (folder / student / AID).mkdir(parents=True)
         nbformat.write(nb, folder / student / AID / NB)
+    for student, (raw, _) in _broken_submissions().items():
+        (folder / student / AID).mkdir(parents=True)
+        (folder / student / AID / NB).write_bytes(raw)
     for name in ATTACKS:
         nb = nbformat.read(RELEASE / AID / NB, as_version=4)
         cell = nb.cells[_cell_index(nb, "ex1_two_layer")]
         cell.source = _attack_cell(name)
         (folder / name / AID).mkdir(parents=True)
         nbformat.write(nb, folder / name / AID / NB)
+
+
+# Submissions that once sank the batch or lost a row: {student: (bytes, expected status)}.
+def _broken_submissions():
+    reference = sample_submissions(AID)["reference"][NB]
+    text = nbformat.writes(reference)
+    surrogate = copy.deepcopy(reference)
+    surrogate.cells[_cell_index(surrogate, "ex2_count")].source += "\nx = 'PLACEHOLDER'\n"
+    surrogate = json.dumps(surrogate).replace("PLACEHOLDER", "\\ud800").encode()
+    deep = copy.deepcopy(reference)
+    deep.cells[_cell_index(deep, "ex2_count")].source += (
+        "\ny = " + "(" * 100_000 + "1" + ")" * 100_000 + "\n")
+    accented = text.replace("Exercise 1", "Exerc\u00eece 1")
+    huge = copy.deepcopy(reference)
+    huge.cells.append(nbformat.v4.new_markdown_cell("x" * (51 << 20)))
+    return {
+        "lone-surrogate": (surrogate, "repaired"),
+        "deep-expression": (nbformat.writes(deep).encode(), "ok"),
+        "latin-1-even": (accented.encode("latin-1"), "repaired"),
+        "latin-1-odd": ((accented + " ").encode("latin-1"), "repaired"),
+        "huge-notebook": (nbformat.writes(huge).encode(), "unreadable"),
+        # two folders whose names give the same safe id
+        "same id": (text.encode(), "ok"),
+        "same_id": (text.encode(), "ok"),
+    }
 
 
 def _tree_digest(folder):
@@ -334,7 +362,8 @@ def _printed(out, student):
 
 def test_every_student_has_a_row_and_honest_ones_keep_their_scores(attacked):
     rows = attacked["rows"]
-    assert set(rows) == set(HONEST) | set(ATTACKS), attacked["proc"].stdout[-2000:]
+    broken = set(_broken_submissions()) - {"same id", "same_id"} | {"same_id", "same_id-2"}
+    assert set(rows) == set(HONEST) | set(ATTACKS) | broken, attacked["proc"].stdout[-2000:]
     for student in HONEST:
         assert rows[student]["status"] == "ok", rows[student]
         assert float(rows[student]["score"]) == MAX, rows[student]
@@ -387,6 +416,23 @@ def test_the_record_is_untouched_after_the_batch(attacked):
         assert path.stat().st_mtime_ns == mtime, f"{path} changed after grade exited"
     assert (out / "grades.csv").read_text() == attacked["csv"]
     assert MARK not in attacked["csv"]
+
+
+def test_broken_submissions_get_a_row_each(attacked):
+    rows = attacked["rows"]
+    for student, (_, status) in _broken_submissions().items():
+        if student.startswith("same"):
+            continue
+        assert rows[student]["status"] == status, (student, rows[student])
+    for student in ("lone-surrogate", "latin-1-even", "latin-1-odd"):
+        assert float(rows[student]["score"]) == MAX, rows[student]
+    assert "invalid-unicode" in rows["lone-surrogate"]["flags"]
+    assert "latin-1" in rows["latin-1-even"]["flags"]
+    assert "latin-1" in rows["latin-1-odd"]["flags"]
+    # the same id twice: both are graded, both flagged
+    for student in ("same_id", "same_id-2"):
+        assert rows[student]["status"] == "ok" and "id-clash" in rows[student]["flags"]
+        assert float(rows[student]["score"]) == MAX
 
 
 def test_the_fork_bomb_met_the_process_limit(attacked):
