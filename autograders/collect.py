@@ -14,7 +14,7 @@ that was handed in is dropped without a row saying why.
   when set, else the patterns of Canvas, Moodle and Blackboard below. Zips inside the zip
   are opened too. A zip that holds nbgrader's layout is read as a folder.
 - Nothing: the bundled sample class, the reference, blank and mutant submissions of
-  every assignment (``autograders.mutants``) as pseudo-students.
+  every assignment (``autograders.sample``) as pseudo-students.
 """
 import re
 import shutil
@@ -355,7 +355,7 @@ def from_loose_files(folder, staging, assignment=None, known=None):
 
 def sample_class(staging, assignment=None):
     """The bundled sample class: reference, blank and mutants of every assignment."""
-    from autograders.mutants import submissions
+    from autograders.sample import submissions
 
     ids = [assignment] if assignment else _known()
     staging = Path(staging)

@@ -43,7 +43,9 @@ from autograders import ROOT, SOURCE, assignments
 from autograders.collect import collect, release_notebooks
 from autograders.repair import REPAIR_FLAGS, Unreadable, match_notebooks, read_notebook
 from autograders.repair import repair_notebook
-from autograders.sandbox import Limits, SandboxError, probe
+from autograders.sandbox import SandboxError, probe
+from autograders.settings import DEFAULTS, GradeSettings, from_args
+from autograders.settings import add_arguments as add_setting_arguments
 from autograders.tamper import scan
 
 # Every status, most severe last among those that come from running the notebook.
@@ -73,24 +75,6 @@ CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "flags
 LOCK_NAME = ".grading.lock"
 
 
-class GradeSettings:
-    def __init__(self, workers=None, cell_timeout=None, notebook_timeout=600, memory_gb=4.0,
-                 max_output_mb=1.0, fork=True, keep_scratch=False, quiet=False,
-                 sandbox=True, max_notebook_mb=50.0):
-        self.workers = max(1, int(workers or os.cpu_count() or 1))
-        self.cell_timeout = cell_timeout
-        self.notebook_timeout = int(notebook_timeout)
-        self.memory = int(float(memory_gb) * 2**30)
-        self.max_output_bytes = int(float(max_output_mb) * 2**20)
-        self.max_notebook_bytes = int(float(max_notebook_mb) * 2**20)
-        self.fork = bool(fork) and sys.platform.startswith("linux")
-        self.keep_scratch = keep_scratch
-        self.quiet = quiet
-        # every kernel in a sandbox of its own (autograders.sandbox); False: as before
-        self.sandbox = bool(sandbox)
-        self.sandbox_limits = Limits(cpu_seconds=self.notebook_timeout + 60)
-
-
 def _say(settings, text):
     if not settings.quiet:
         print(text, flush=True)
@@ -100,7 +84,7 @@ def _say(settings, text):
 # 2. repair
 
 
-def stage(entry, staging, max_bytes=50 << 20):
+def stage(entry, staging, max_bytes=DEFAULTS.max_notebook_bytes):
     """Repair the entry's notebooks into ``staging/<student>/<assignment>/``.
 
     Sets the entry's status (``unreadable``, ``missing``) when it cannot be graded and
@@ -285,7 +269,7 @@ def _settings_for_workers(settings, scratch, record_db, assignment_ids, zygote_s
         "max_output_bytes": settings.max_output_bytes,
         "kernel_env": {
             "AUTOGRADERS_MEMORY": str(settings.memory),
-            "AUTOGRADERS_HARD_LIMIT": str(settings.notebook_timeout + 60),
+            "AUTOGRADERS_HARD_LIMIT": str(settings.hard_limit),
             "AUTOGRADERS_THREADS": str(threads),
             "OMP_NUM_THREADS": str(threads),
             "MKL_NUM_THREADS": str(threads),
@@ -701,11 +685,7 @@ def _count(items):
 
 
 def main(args):
-    settings = GradeSettings(workers=args.workers, cell_timeout=args.cell_timeout,
-                             notebook_timeout=args.notebook_timeout, memory_gb=args.memory,
-                             max_output_mb=args.max_output, fork=not args.no_fork,
-                             keep_scratch=args.keep_scratch, sandbox=not args.no_sandbox,
-                             max_notebook_mb=args.max_notebook)
+    settings = from_args(args)
     try:
         summary = grade(args.submissions, args.assignment, args.out, settings)
     except (FileNotFoundError, ValueError) as exc:
@@ -729,28 +709,7 @@ def add_arguments(parser):
                         help="folder (submitted/<student>/<assignment>/) or LMS zip; "
                              "default: the bundled sample class")
     parser.add_argument("--assignment", help="grade only this assignment")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="grading processes (default: the number of cores)")
     parser.add_argument("--out", default="grades",
                         help="output folder: an nbgrader course with the record gradebook, "
                              "grades.csv, report.html, feedback/ (default: grades)")
-    parser.add_argument("--cell-timeout", type=int, default=None,
-                        help="seconds per cell (default: Execute.timeout of the config)")
-    parser.add_argument("--notebook-timeout", type=int, default=600,
-                        help="seconds per notebook (default: 600)")
-    parser.add_argument("--memory", type=float, default=4.0,
-                        help="memory cap per kernel in GiB (default: 4)")
-    parser.add_argument("--max-output", type=float, default=1.0,
-                        help="output kept per cell in MB (default: 1)")
-    parser.add_argument("--max-notebook", type=float, default=50.0,
-                        help="largest notebook file read, in MB; a larger one is "
-                             "unreadable (default: 50)")
-    parser.add_argument("--no-fork", action="store_true",
-                        help="start every kernel from scratch instead of forking it from a "
-                             "process that has torch imported (slower)")
-    parser.add_argument("--no-sandbox", action="store_true",
-                        help="run kernels without a sandbox (students' code then runs with "
-                             "your permissions; the summary, report.html and grading.json "
-                             "say so)")
-    parser.add_argument("--keep-scratch", action="store_true",
-                        help="keep the scratch folder (for debugging the grader)")
+    add_setting_arguments(parser)

@@ -26,7 +26,6 @@ when there is none) and, while it is still single-threaded, calls :func:`enter`,
 :func:`probe` says whether this machine can make such a sandbox, and if not, why.
 """
 import ctypes
-import errno
 import fcntl
 import json
 import os
@@ -38,7 +37,6 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -196,9 +194,21 @@ def _write(path, text):
 
 # -- the steps of enter() -------------------------------------------------------------------
 
+def _is_root():
+    """Root of the machine, not uid 0 of a user namespace (a rootless container), which can
+    map no other uid than its own."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() == ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
 def _give_job_to_kernel(spec):
     """As root: the kernel runs as nobody, so nobody must own its job folder."""
-    if os.geteuid() == 0:
+    if _is_root():
         os.chmod(spec.job_dir, 0o755)
         for root, dirs, files in os.walk(spec.job_dir):
             for name in [root] + [os.path.join(root, f) for f in files]:
@@ -238,7 +248,7 @@ def _tasks_of(uid):
 
 def _set_limits(limits):
     processes = limits.processes
-    if os.geteuid() != 0:
+    if not _is_root():
         # Not root: the kernel keeps our uid, and Linux counts a user's processes across
         # all its namespaces, the grader's own and a desktop's included: allow that many
         # more. (As root the kernel runs as nobody in a namespace of its own, and the
@@ -406,7 +416,7 @@ def enter(spec, lifeline=None):
     Only the kernel returns; it must close ``lifeline`` itself.
     """
     spec = spec if isinstance(spec, SandboxSpec) else SandboxSpec.from_json(spec)
-    as_root = os.geteuid() == 0
+    as_root = _is_root()
     workdir = HOME + "/work"
     new_root = os.path.join(spec.job_dir, ".root")
     os.makedirs(new_root, exist_ok=True)

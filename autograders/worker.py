@@ -30,6 +30,8 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
+from autograders.settings import DEFAULTS
+
 KERNEL_NAME = "nncourse-grade"
 
 
@@ -60,8 +62,10 @@ class SafeExecute(Execute):
     # its sandbox shares with the grader (a sandbox has no network). Unix socket paths are
     # short (~100 bytes): the folders go in /tmp.
     job_root = Unicode("/tmp", help="where the kernels' job folders go").tag(config=True)
-    notebook_timeout = Integer(600, help="seconds for the whole notebook").tag(config=True)
-    max_output_bytes = Integer(1 << 20, help="output kept per cell").tag(config=True)
+    notebook_timeout = Integer(DEFAULTS.notebook_timeout,
+                               help="seconds for the whole notebook").tag(config=True)
+    max_output_bytes = Integer(DEFAULTS.max_output_bytes,
+                               help="output kept per cell").tag(config=True)
     max_restarts = Integer(3, help="fresh kernels after a dead one").tag(config=True)
     report_dir = Unicode("", help="where the per-notebook reports go").tag(config=True)
 

@@ -1,14 +1,16 @@
-"""Grading a class: stock ``nbgrader autograde`` against ``python -m autograders grade``.
+"""Grading a class: stock ``nbgrader autograde``, ``grade --no-sandbox`` and ``grade``.
 
     .venv/bin/python benchmarks/grading.py [--students 20] [--workers 2] [--assignments A B]
 
-Both grade the same submissions, in one run of this script: ``--students`` pseudo-students
+All three grade the same submissions, in one run of this script: ``--students`` pseudo-students
 for each of the first two assignments (or those given), each handing in the release
 notebook with every exercise answered by the reference solution, by one of the
 exercise's mutants (plausible wrong answers) or not at all, drawn with a fixed seed, so
 the class is a mix of correct and wrong work. Printed:
 
-- the wall time (and CPU time) of each, and their ratio;
+- the wall time (and CPU time) of each, and their ratios: stock against the sandboxed
+  ``grade`` (goal: at least 4x on 2 cores), and what the sandbox costs per notebook over
+  ``--no-sandbox`` (goal: at most 0.3 s);
 - the floor: the wall time of a fresh kernel that only imports torch and torchvision
   (what every notebook costs stock nbgrader before its first cell runs);
 - the per-notebook overhead of each: wall time per notebook beyond what its cells need in
@@ -39,7 +41,7 @@ import nbformat  # noqa: E402
 
 from autograders import RELEASE, SOURCE  # noqa: E402
 from autograders.collect import _known  # noqa: E402
-from autograders.mutants import filled, load_mutants, reference_answers  # noqa: E402
+from autograders.sample import filled, load_mutants, reference_answers  # noqa: E402
 from autograders.nbgrader_cli import nbgrader, nbgrader_env, scratch_course  # noqa: E402
 
 
@@ -126,10 +128,10 @@ def stock(assignment_ids, submitted, work):
     return {"wall": wall, "cpu": cpu, "scores": scores}
 
 
-def ours(submitted, work, workers):
-    out = Path(work, "grade")
+def ours(submitted, work, workers, sandbox=True):
+    out = Path(work, "grade" if sandbox else "grade-no-sandbox")
     cmd = [sys.executable, "-m", "autograders", "grade", str(submitted), "--out", str(out),
-           "--workers", str(workers)]
+           "--workers", str(workers)] + ([] if sandbox else ["--no-sandbox"])
     wall, cpu, proc = timed(cmd, ROOT, nbgrader_env())
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -168,19 +170,29 @@ def main(argv=None):
           f"(with the client's own start)")
     base = stock(ids, submitted, work)
     print(f"stock nbgrader autograde: {base['wall']:.1f} s wall, {base['cpu']:.1f} s CPU")
+    bare = ours(submitted, work, args.workers, sandbox=False)
+    print(f"grade --no-sandbox:       {bare['wall']:.1f} s wall, {bare['cpu']:.1f} s CPU  "
+          f"phases {bare['phases']}")
     mine = ours(submitted, work, args.workers)
-    print(f"autograders grade:        {mine['wall']:.1f} s wall, {mine['cpu']:.1f} s CPU  "
+    print(f"grade (sandboxed):        {mine['wall']:.1f} s wall, {mine['cpu']:.1f} s CPU  "
           f"phases {mine['phases']}")
 
     speedup = base["wall"] / mine["wall"]
+    # what the sandbox adds to a notebook: worker-seconds of the whole run, and the mean
+    # job (staging to feedback) as the workers measured it
+    sandbox_cost = (mine["wall"] - bare["wall"]) * args.workers / n
+    sandbox_job_cost = statistics.mean(mine["jobs"]) - statistics.mean(bare["jobs"])
+    print(f"stock / sandboxed grade: {speedup:.2f}x wall (goal >= 4x); "
+          f"stock / --no-sandbox: {base['wall'] / bare['wall']:.2f}x")
+    print(f"the sandbox costs {sandbox_cost:+.2f} worker-s per notebook over the whole run, "
+          f"{sandbox_job_cost:+.2f} s per job (goal <= 0.3 s)")
     # The work of a notebook: its cells in an already warm kernel (grade's kernels have
     # torch imported before the setup cell runs; stock's setup cell pays the import).
     work = sum(mine["cells"]) / n
     stock_overhead = base["wall"] / n - work
     grade_overhead = mine["wall"] * args.workers / n - work
     steady = statistics.mean(j - c for j, c in zip(mine["jobs"], mine["cells"]))
-    print(f"speed-up: {speedup:.2f}x wall (goal >= 1.8x), "
-          f"{base['cpu'] / mine['cpu']:.2f}x CPU")
+    print(f"CPU: stock / sandboxed grade {base['cpu'] / mine['cpu']:.2f}x")
     print(f"per-notebook overhead (time beyond the {work:.2f} s its cells need):")
     print(f"  stock nbgrader:    {stock_overhead:.2f} s = {stock_overhead / floor:.2f} x floor")
     print(f"  autograders grade: {grade_overhead:.2f} worker-s = "
@@ -188,13 +200,18 @@ def main(argv=None):
           f"per job once started {steady:.2f} s = {steady / floor:.2f} x floor")
     print(f"per notebook, CPU: stock {base['cpu'] / n:.2f} s, grade {mine['cpu'] / n:.2f} s "
           f"(everything included), floor {floor_cpu:.2f} s")
-    differ = {k: (v, mine["scores"].get(k)) for k, v in base["scores"].items()
-              if mine["scores"].get(k) is None or abs(mine["scores"][k] - v) > 1e-9}
+    differ = {k: (v, mine["scores"].get(k), bare["scores"].get(k))
+              for k, v in base["scores"].items()
+              if any(run["scores"].get(k) is None or abs(run["scores"][k] - v) > 1e-9
+                     for run in (mine, bare))}
     print(f"same scores for all {len(base['scores'])} submissions: {not differ}"
           + (f" (differ: {differ})" if differ else ""))
     figures = {"submissions": n, "assignments": ids, "workers": args.workers,
                "floor": floor, "floor_cpu": floor_cpu, "stock_wall": base["wall"], "stock_cpu": base["cpu"],
                "grade_wall": mine["wall"], "grade_cpu": mine["cpu"], "speedup": speedup,
+               "no_sandbox_wall": bare["wall"], "no_sandbox_cpu": bare["cpu"],
+               "sandbox_cost_per_notebook": sandbox_cost,
+               "sandbox_cost_per_job": sandbox_job_cost,
                "stock_overhead": stock_overhead, "grade_overhead": grade_overhead,
                "cell_seconds_per_notebook": work,
                "grade_steady_overhead": steady, "same_scores": not differ,

@@ -29,7 +29,7 @@ import pytest
 
 from autograders import ROOT, assignments
 from autograders.bundle import STUDENT_DATA_FILES
-from autograders.mutants import reference_answer
+from autograders.sample import reference_answer
 
 CHROMIUM = Path(os.environ.get("NNCOURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

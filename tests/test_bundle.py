@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 from autograders import NOTEBOOKS, RELEASE, ROOT, SOURCE, assignments
 from autograders.bundle import NAME, STUDENT_DATA_FILES, bundle, student_dependencies
 from autograders.leaks import public_lines
-from autograders.mutants import reference_answer
+from autograders.sample import reference_answer
 
 SKIP = {".ipynb_checkpoints", "__pycache__"}
 # A student's answer to exercise 1 of chapter 1.

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from autograders import RELEASE, ROOT
-from autograders.mutants import submissions as sample_submissions
+from autograders.sample import submissions as sample_submissions
 
 AID = "ch01_module"
 NB = f"{AID}.ipynb"

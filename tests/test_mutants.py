@@ -5,7 +5,8 @@ One test class per assignment, so that pytest-xdist (``--dist loadscope``) sprea
 assignments over the workers instead of running them all in one.
 """
 from autograders import assignments
-from autograders.mutants import load_mutants, prove, table
+from autograders.mutants import prove, table
+from autograders.sample import load_mutants
 
 
 class _ProveAssignment:

@@ -35,7 +35,7 @@ import pytest
 
 from autograders import RELEASE, ROOT, SOURCE
 from autograders.leaks import public_lines, secret_lines
-from autograders.mutants import submissions as sample_submissions
+from autograders.sample import submissions as sample_submissions
 
 AID = "ch01_module"
 NB = f"{AID}.ipynb"

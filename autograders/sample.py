@@ -1,0 +1,102 @@
+"""The sample class: submissions built from ``source/`` for every assignment.
+
+- ``reference``: the release notebook with every answer cell filled from source/ (the
+  reference answers, as a student would type them);
+- ``blank``: the release notebook untouched;
+- ``mutant-K``: the reference with the K-th plausible wrong answer of every exercise put
+  in at once (mutants live in ``source/<assignment>/mutants.py``, one ``# %% [mutant
+  CELL] what it gets wrong`` block each).
+
+``autograders.mutants`` proves the tests with them, ``python -m autograders grade`` grades
+them as its demo class, and the benchmarks and tests build their classes from them.
+"""
+import re
+from dataclasses import dataclass
+
+import nbformat
+
+from autograders import RELEASE, SOURCE
+
+MUTANT = re.compile(r"^# %% \[mutant (?P<cell>[\w.-]+)\]\s*(?P<what>.*)$")
+SOLUTION_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+@dataclass
+class Mutant:
+    cell_id: str     # the answer cell it replaces
+    description: str
+    source: str
+
+
+def load_mutants(assignment_id):
+    """The mutants of an assignment: ``{answer cell id: [Mutant, ...]}``, in file order."""
+    path = SOURCE / assignment_id / "mutants.py"
+    found = {}
+    if not path.exists():
+        return found
+    current = None
+    for line in path.read_text().splitlines() + ["# %% [mutant END]"]:
+        match = MUTANT.match(line)
+        if match:
+            if current:
+                current.source = current.source.strip("\n") + "\n"
+                found.setdefault(current.cell_id, []).append(current)
+            current = Mutant(match["cell"], match["what"], "")
+        elif current:
+            current.source += line + "\n"
+    return found
+
+
+def answer_text(source_cell_text):
+    """What a student would have typed: the solution without its delimiter lines."""
+    return "\n".join(line for line in source_cell_text.splitlines()
+                     if not SOLUTION_LINE.match(line))
+
+
+def reference_answers(source_nb):
+    """``{answer cell id: the reference answer as a student would type it}``."""
+    return {c.metadata.nbgrader["grade_id"]: answer_text(c.source) for c in source_nb.cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def reference_answer(assignment_id, cell_id):
+    """What a student who solved exercise ``cell_id`` types into its answer cell."""
+    for path in sorted((SOURCE / assignment_id).glob("*.ipynb")):
+        answers = reference_answers(nbformat.read(path, as_version=4))
+        if cell_id in answers:
+            return answers[cell_id]
+    raise KeyError(f"{assignment_id} has no answer cell {cell_id}")
+
+
+def filled(release_nb, answers):
+    """A copy of the release notebook whose answer cells hold ``answers[cell id]``."""
+    nb = nbformat.from_dict(release_nb)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
+            cell.source = answers[grade_id]
+    return nb
+
+
+def submissions(assignment_id, each=False):
+    """The notebooks to grade: ``{student id: {notebook file name: notebook}}``."""
+    mutants = load_mutants(assignment_id)
+    result = {"reference": {}, "blank": {}}
+    for src_path in sorted((SOURCE / assignment_id).glob("*.ipynb")):
+        source_nb = nbformat.read(src_path, as_version=4)
+        release_nb = nbformat.read(RELEASE / assignment_id / src_path.name, as_version=4)
+        reference = reference_answers(source_nb)
+        result["reference"][src_path.name] = filled(release_nb, reference)
+        result["blank"][src_path.name] = release_nb
+        ids_here = [cid for cid in mutants if cid in reference]
+        if each:
+            plans = [{cid: m} for cid in ids_here for m in mutants[cid]]
+        else:
+            rounds = max((len(mutants[cid]) for cid in ids_here), default=0)
+            plans = [{cid: mutants[cid][k] for cid in ids_here if k < len(mutants[cid])}
+                     for k in range(rounds)]
+        for k, plan in enumerate(plans, start=1):
+            answers = dict(reference, **{cid: m.source for cid, m in plan.items()})
+            result.setdefault(f"mutant-{k}", {})[src_path.name] = filled(release_nb, answers)
+            result[f"mutant-{k}"].setdefault("__plan__", {}).update(plan)
+    return result

@@ -1,0 +1,89 @@
+"""Every setting of ``python -m autograders grade``, defined once with its help text.
+
+``GradeSettings`` is what ``grade()`` takes; the command line is built from its fields
+(``add_arguments``, ``from_args``), and the workers and kernels read their limits from it,
+so a default is written in one place only.
+"""
+import os
+import sys
+from dataclasses import dataclass, field, fields
+
+from autograders.sandbox import Limits
+
+
+def _setting(default, help, flag=None, **argparse_kw):
+    """A field with its command-line help (``flag`` None: not on the command line)."""
+    return field(default=default, metadata={"help": help, "flag": flag, **argparse_kw})
+
+
+@dataclass
+class GradeSettings:
+    workers: int = _setting(None, "grading processes (default: the number of cores)",
+                            "--workers", type=int)
+    cell_timeout: int = _setting(None, "seconds per cell (default: Execute.timeout of the "
+                                 "config)", "--cell-timeout", type=int)
+    notebook_timeout: int = _setting(600, "seconds per notebook (default: %(default)s)",
+                                     "--notebook-timeout", type=int)
+    memory_gb: float = _setting(4.0, "memory cap per kernel in GiB (default: %(default)s)",
+                                "--memory", type=float)
+    max_output_mb: float = _setting(1.0, "output kept per cell in MB (default: %(default)s)",
+                                    "--max-output", type=float)
+    max_notebook_mb: float = _setting(50.0, "largest notebook file read, in MB; a larger "
+                                      "one is unreadable (default: %(default)s)", "--max-notebook",
+                                      type=float)
+    fork: bool = _setting(True, "start every kernel from scratch instead of forking it "
+                          "from a process that has torch imported (slower)", "--no-fork",
+                          action="store_false")
+    sandbox: bool = _setting(True, "run kernels without a sandbox (students' code then "
+                             "runs with your permissions; the summary, report.html and "
+                             "grading.json say so)", "--no-sandbox", action="store_false")
+    keep_scratch: bool = _setting(False, "keep the scratch folder (for debugging the "
+                                  "grader)", "--keep-scratch", action="store_true")
+    quiet: bool = _setting(False, "print nothing while grading")
+
+    def __post_init__(self):
+        self.workers = max(1, int(self.workers or os.cpu_count() or 1))
+        self.notebook_timeout = int(self.notebook_timeout)
+        self.fork = bool(self.fork) and sys.platform.startswith("linux")
+        self.sandbox = bool(self.sandbox)
+
+    @property
+    def memory(self):
+        return int(float(self.memory_gb) * 2**30)
+
+    @property
+    def max_output_bytes(self):
+        return int(float(self.max_output_mb) * 2**20)
+
+    @property
+    def max_notebook_bytes(self):
+        return int(float(self.max_notebook_mb) * 2**20)
+
+    @property
+    def sandbox_limits(self):
+        """The sandbox's limits per kernel: CPU seconds follow the notebook's limit."""
+        return Limits(cpu_seconds=self.notebook_timeout + 60)
+
+    @property
+    def hard_limit(self):
+        """Seconds after which a kernel's proxy kills it, whatever it is doing."""
+        return self.notebook_timeout + 60
+
+
+DEFAULTS = GradeSettings(workers=1, quiet=True)
+
+
+def add_arguments(parser):
+    """The command-line options, one per field of ``GradeSettings`` that has a flag."""
+    for f in fields(GradeSettings):
+        meta = dict(f.metadata)
+        flag = meta.pop("flag", None)
+        if flag:
+            parser.add_argument(flag, dest=f.name, default=f.default, **meta)
+    return parser
+
+
+def from_args(args):
+    values = {f.name: getattr(args, f.name) for f in fields(GradeSettings)
+              if f.metadata.get("flag") and hasattr(args, f.name)}
+    return GradeSettings(**values)
