@@ -27,7 +27,6 @@ The exit code is 0 when the batch completed, whatever the submissions did.
 import csv
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from autograders import ROOT, SOURCE, assignments
 from autograders.collect import collect, release_notebooks
 from autograders.repair import REPAIR_FLAGS, Unreadable, match_notebooks, read_notebook
 from autograders.repair import repair_notebook
+from autograders.result import JobResult
 from autograders.sandbox import SandboxError, probe
 from autograders.settings import DEFAULTS, GradeSettings, from_args
 from autograders.settings import add_arguments as add_setting_arguments
@@ -68,9 +68,6 @@ STATUSES = {
     "error": "the grader failed on this submission (details in grading.json); score 0",
 }
 RUN_STATUS_ORDER = ["timeout", "crashed", "memory"]
-# An allocation that failed at the address-space cap (RLIMIT_AS) shows as an error output.
-MEMORY_ERRORS = re.compile(r"can't allocate memory|out of memory|cannot allocate memory|"
-                           r"DefaultCPUAllocator", re.IGNORECASE)
 CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "flags"]
 LOCK_NAME = ".grading.lock"
 
@@ -224,11 +221,11 @@ def merge(db_url, entry, result):
 
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(entry.student)
-        kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
+        kwargs = {"timestamp": result.timestamp} if result.timestamp else {}
         sub = gb.update_or_create_submission(entry.assignment, entry.student, **kwargs)
         for nb in sub.notebooks:
-            cells = result["notebooks"].get(nb.name, {})
-            comments = result["comments"].get(nb.name, {})
+            cells = result.grades.get(nb.name, {})
+            comments = result.comments.get(nb.name, {})
             for grade in nb.grades:
                 got = cells.get(grade.name)
                 grade.auto_score = got["auto_score"] if got else 0.0
@@ -267,6 +264,7 @@ def _settings_for_workers(settings, scratch, record_db, assignment_ids, zygote_s
         "cell_timeout": settings.cell_timeout,
         "notebook_timeout": settings.notebook_timeout,
         "max_output_bytes": settings.max_output_bytes,
+        "job_root": _job_root(scratch),
         "kernel_env": {
             "AUTOGRADERS_MEMORY": str(settings.memory),
             "AUTOGRADERS_HARD_LIMIT": str(settings.hard_limit),
@@ -281,6 +279,16 @@ def _settings_for_workers(settings, scratch, record_db, assignment_ids, zygote_s
                if settings.sandbox else {}),
         },
     }
+
+
+def _job_root(scratch):
+    """Where the kernels' job folders go: the run's scratch, unless its path is too long
+    for the Unix sockets in them (~100 bytes in all)."""
+    folder = Path(scratch).parent / "k"
+    if len(str(folder)) > 60:
+        return tempfile.gettempdir() if len(tempfile.gettempdir()) <= 60 else "/tmp"
+    folder.mkdir(exist_ok=True)
+    return str(folder)
 
 
 class Pool:
@@ -324,9 +332,11 @@ class Pool:
                     if tries[id(job)] < 2:
                         retry.append(job)
                         continue
-                    result = {"error": "a grading worker died twice on this submission"}
+                    result = JobResult(job["student"], job["assignment"], error="a grading "
+                                       "worker died twice on this submission")
                 except Exception as exc:
-                    result = {"error": f"{type(exc).__name__}: {exc}"}
+                    result = JobResult(job["student"], job["assignment"],
+                                       error=f"{type(exc).__name__}: {exc}")
                 returned += 1
                 on_result(job, result)
             if retry:
@@ -362,42 +372,28 @@ def _grade_job(job):
 
 
 def status_of(entry, result):
-    """The status and extra flags of a graded entry, from the worker's reports."""
-    if result.get("error"):
+    """The status and extra flags of a graded entry, from its ``JobResult`` alone."""
+    if result.error:
         return "error", []
     flags, found = [], set()
-    for report in result.get("reports", {}).values():
-        if report.get("memory"):
+    for report in result.reports.values():
+        memory = report.memory + report.failed_allocations
+        crashes = report.crashes + report.exits
+        if memory:
             found.add("memory")
-            flags += [f"memory:{c}" for c in report["memory"]]
-        if report.get("crashes"):
+            flags += [f"memory:{c}" for c in memory]
+        if crashes:
             found.add("crashed")
-            flags += [f"crashed:{c}" for c in report["crashes"]]
-        if report.get("timeouts") or report.get("deadline"):
+            flags += [f"crashed:{c}" for c in crashes]
+        if report.timeouts or report.deadline:
             found.add("timeout")
-            flags += [f"timeout:{c}" for c in report["timeouts"]]
-            if report.get("deadline"):
+            flags += [f"timeout:{c}" for c in report.timeouts]
+            if report.deadline:
                 flags.append("notebook-time-limit")
-        if report.get("truncated"):
+        if report.truncated:
             flags.append("output-truncated")
-        for family in sorted(report.get("tamper") or {}):
+        for family in sorted(report.tamper):
             flags.append(f"tamper:{family}")
-    for folder in (result.get("autograded"),):
-        if folder and Path(folder).is_dir():
-            for path in sorted(Path(folder).glob("*.ipynb")):
-                nb = nbformat.read(path, as_version=4)
-                for cell in nb.cells:
-                    for out in cell.get("outputs", []):
-                        if out.get("output_type") != "error":
-                            continue
-                        name = cell.metadata.get("nbgrader", {}).get("grade_id", "cell")
-                        if out.get("ename") == "SystemExit":
-                            found.add("crashed")
-                            flags.append(f"crashed:{name}")
-                        elif out.get("ename") == "MemoryError" or \
-                                MEMORY_ERRORS.search(str(out.get("evalue", ""))):
-                            found.add("memory")
-                            flags.append(f"memory:{name}")
     for status in reversed(RUN_STATUS_ORDER):
         if status in found:
             return status, _unique(flags)
@@ -580,19 +576,19 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
             results[entry.key] = result
             entry.status, flags = status_of(entry, result)
             entry.flags += [f for f in flags if f not in entry.flags]
-            if result.get("error"):
-                entry.notes.append(result["error"].splitlines()[0][:300])
+            if result.error:
+                entry.notes.append(result.error.splitlines()[0][:300])
                 record_absent(db_url, entry)
             else:
                 merge(db_url, entry, result)
                 base = Path(out)
-                _copy_tree(result.get("autograded"),
+                _copy_tree(result.autograded,
                            base / "autograded" / entry.student / entry.assignment)
-                _copy_tree(result.get("feedback"),
+                _copy_tree(result.feedback,
                            base / "feedback" / entry.student / entry.assignment)
             done = len(results)
             _say(settings, f"  [{done}/{len(jobs)}] {entry.student} {entry.assignment}: "
-                           f"{entry.status} ({result.get('seconds', 0):.1f} s)")
+                           f"{entry.status} ({result.seconds:.1f} s)")
 
         if jobs:
             pool.run(jobs, on_result)
@@ -608,7 +604,7 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
             state["rows"][f"{entry.assignment}/{entry.student}"] = {
                 "student_id": entry.student, "assignment": entry.assignment,
                 "status": entry.status, "flags": entry.flags, "notes": entry.notes,
-                "seconds": results.get(entry.key, {}).get("seconds"),
+                "seconds": results[entry.key].seconds if entry.key in results else None,
                 "timing": _timing(results.get(entry.key)),
                 "feedback": sorted(
                     str(p.relative_to(out)) for p in
@@ -662,13 +658,9 @@ def _lock(out):
 
 def _timing(result):
     """Where a job's time went: worker steps (wall, cpu), kernel wall, cells."""
-    if not result or result.get("error"):
+    if not result or result.error:
         return None
-    reports = result.get("reports", {}).values()
-    timing = dict(result.get("timing") or {})
-    timing["kernel_wall"] = round(sum(r.get("wall", 0) for r in reports), 3)
-    timing["cells"] = round(sum(sum(r.get("seconds", {}).values()) for r in reports), 3)
-    return timing
+    return dict(result.timing, kernel_wall=result.kernel_wall(), cells=result.cell_seconds())
 
 
 def _rows_without_record(state):

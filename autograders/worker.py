@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import time
 import traceback
+from dataclasses import asdict
 from pathlib import Path
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -30,6 +31,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
+from autograders.result import JobResult, NotebookReport
 from autograders.settings import DEFAULTS
 
 KERNEL_NAME = "nncourse-grade"
@@ -169,16 +171,20 @@ class SafeExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_timeout
         self._output_bytes, self._truncated = {}, set()
         self._job_dirs = []
-        self.report = {"timeouts": [], "crashes": [], "memory": [], "not_run": [],
-                       "truncated": [], "deadline": False, "restarts": 0, "tamper": {},
-                       "seconds": {}, "started": time.time()}
+        self.report = NotebookReport()
+        started = time.time()
         try:
             run_sync(self._run_all)()
         finally:
             for job in self._job_dirs:
                 shutil.rmtree(job, ignore_errors=True)
-        self.report["truncated"] = [self._cell_name(i) for i in sorted(self._truncated)]
-        self.report["wall"] = round(time.time() - self.report.pop("started"), 3)
+        self.report.truncated = [self._cell_name(i) for i in sorted(self._truncated)]
+        for index, cell in enumerate(self.nb.cells):
+            for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+                if out.get("output_type") == "error":
+                    self.report.saw_error(self._cell_name(index), out.get("ename"),
+                                          out.get("evalue", ""))
+        self.report.wall = round(time.time() - started, 3)
         self._write_report(resources)
         return self.nb, self.resources
 
@@ -193,7 +199,7 @@ class SafeExecute(Execute):
         path = Path(self.report_dir, info["student"], info["assignment"],
                     info["notebook"] + ".json")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.report, indent=1))
+        path.write_text(json.dumps(asdict(self.report), indent=1))
 
     def _events(self):
         try:
@@ -235,7 +241,7 @@ class SafeExecute(Execute):
         if cell.cell_type != "code" or not cell.source.strip():
             return
         cell.outputs = [_error("NotRun", why)]
-        self.report["not_run"].append(self._cell_name(index))
+        self.report.not_run.append(self._cell_name(index))
 
     async def _run_all(self):
         cells = self.nb.cells
@@ -254,7 +260,7 @@ class SafeExecute(Execute):
                                            max(1, self._deadline - time.monotonic()))
                 for index in range(start, len(cells)):
                     if time.monotonic() > self._deadline:
-                        self.report["deadline"] = True
+                        self.report.deadline = True
                         for later in range(index, len(cells)):
                             self._not_run(later, "the notebook's time limit was reached")
                         resume = len(cells)
@@ -280,7 +286,7 @@ class SafeExecute(Execute):
                         break
                     finally:
                         if cells[index].cell_type == "code" and cells[index].source.strip():
-                            self.report["seconds"][self._cell_name(index)] = round(
+                            self.report.seconds[self._cell_name(index)] = round(
                                 time.monotonic() - began, 3)
                     if self._cell_timed_out:
                         self._timed_out(index, stuck=False)
@@ -290,14 +296,14 @@ class SafeExecute(Execute):
                             await self._tamper("snapshot")  # modules the setup imported
                 if resume is None:
                     for family, names in ((await self._tamper("changed")) or {}).items():
-                        self.report["tamper"].setdefault(family, []).extend(names[:20])
+                        self.report.tamper.setdefault(family, []).extend(names[:20])
                     resume = len(cells)
                 elif resume < len(cells) and await self.kc.is_alive():
                     await self.km.shutdown_kernel(now=True)
                 events_file = getattr(self.km, "connection_file", None)
                 events_file = events_file + ".events" if events_file else None
                 events = self._events()
-            self.report.setdefault("events", []).extend(events[-20:])
+            self.report.events.extend(events[-20:])
             if events_file:
                 try:
                     os.unlink(events_file)
@@ -305,8 +311,8 @@ class SafeExecute(Execute):
                     pass
             start = resume
             if start < len(cells):
-                self.report["restarts"] += 1
-                if self.report["restarts"] > self.max_restarts:
+                self.report.restarts += 1
+                if self.report.restarts > self.max_restarts:
                     for later in range(start, len(cells)):
                         self._not_run(later, "the kernel died too many times")
                     break
@@ -314,8 +320,8 @@ class SafeExecute(Execute):
     def _timed_out(self, index, stuck):
         past = time.monotonic() > self._deadline
         if past:
-            self.report["deadline"] = True
-        self.report["timeouts"].append(self._cell_name(index))
+            self.report.deadline = True
+        self.report.timeouts.append(self._cell_name(index))
         limit = "the notebook's time limit" if past else f"the {self.timeout} s cell limit"
         note = _error("CellTimeoutError", f"this cell ran past {limit}" +
                       (" and could not be interrupted" if stuck else ""))
@@ -329,16 +335,16 @@ class SafeExecute(Execute):
         cell = self.nb.cells[index]
         if "memory" in kinds:
             limit = max(e.get("limit", 0) for e in events if e.get("kind") == "memory")
-            self.report["memory"].append(self._cell_name(index))
+            self.report.memory.append(self._cell_name(index))
             note = _error("MemoryLimit", f"the kernel was stopped: it used more than "
                                          f"{limit / 2**30:.1f} GiB of memory")
         elif "hard-limit" in kinds:
-            self.report["deadline"] = True
-            self.report["timeouts"].append(self._cell_name(index))
+            self.report.deadline = True
+            self.report.timeouts.append(self._cell_name(index))
             note = _error("CellTimeoutError", "the kernel was stopped at the notebook's "
                                               "time limit")
         else:
-            self.report["crashes"].append(self._cell_name(index))
+            self.report.crashes.append(self._cell_name(index))
             note = _error("KernelDied", "the kernel died while running this cell "
                                         "(os._exit, exit(), a crash or a signal)")
         cell.outputs = list(cell.get("outputs", [])) + [note]
@@ -393,6 +399,7 @@ def course_config(course, settings):
     extra.SafeExecute.notebook_timeout = int(settings["notebook_timeout"])
     extra.SafeExecute.max_output_bytes = int(settings["max_output_bytes"])
     extra.SafeExecute.report_dir = str(course / "reports")
+    extra.SafeExecute.job_root = settings["job_root"]
     extra.GenerateFeedback.preprocessors = [GetGrades, FeedbackFilter,
                                             CSSHTMLHeaderPreprocessor]
     cfg.merge(extra)
@@ -476,21 +483,19 @@ def _converter(kind, student, assignment):
     return converter
 
 
-def read_grades(db_url, student, assignment):
-    """``{notebook: {cell: {...}}}``, comments and timestamp of one submission."""
+def read_grades(db_url, result):
+    """Put the grades, comments and timestamp of one submission into ``result``."""
     from nbgrader.api import Gradebook
 
-    notebooks, comments = {}, {}
     with Gradebook(db_url) as gb:
-        sub = gb.find_submission(assignment, student)
+        sub = gb.find_submission(result.assignment, result.student)
         for nb in sub.notebooks:
-            notebooks[nb.name] = {
+            result.grades[nb.name] = {
                 g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
                          "needs_manual_grade": bool(g.needs_manual_grade)}
                 for g in nb.grades}
-            comments[nb.name] = {c.name: c.auto_comment for c in nb.comments}
-        timestamp = sub.timestamp.isoformat() if sub.timestamp else None
-    return {"notebooks": notebooks, "comments": comments, "timestamp": timestamp}
+            result.comments[nb.name] = {c.name: c.auto_comment for c in nb.comments}
+        result.timestamp = sub.timestamp.isoformat() if sub.timestamp else None
 
 
 class _Clock:
@@ -507,12 +512,13 @@ class _Clock:
 
 
 def grade_job(job):
-    """Grade one submission: ``job`` names a staged folder of repaired notebooks."""
+    """Grade one submission (``job`` names a staged folder of repaired notebooks); return
+    a ``JobResult``."""
     course, began = _STATE["course"], time.time()
     if not (course / "gradebook.db").exists():  # the record is ready once jobs come
         shutil.copy(_STATE["settings"]["gradebook"], course / "gradebook.db")
     student, assignment = job["student"], job["assignment"]
-    result = {"student": student, "assignment": assignment, "worker": os.getpid()}
+    result = JobResult(student, assignment, worker=os.getpid())
     try:
         dest = course / "submitted" / student / assignment
         shutil.rmtree(dest, ignore_errors=True)
@@ -522,29 +528,24 @@ def grade_job(job):
         clock = _Clock()
         _converter("autograde", student, assignment).start()
         clock.lap("autograde")
-        result.update(read_grades(_STATE["cfg"].CourseDirectory.db_url, student, assignment))
-        result["reports"] = {}
+        read_grades(_STATE["cfg"].CourseDirectory.db_url, result)
         for path in sorted((course / "reports" / student / assignment).glob("*.json")):
-            result["reports"][path.stem] = json.loads(path.read_text())
+            result.reports[path.stem] = NotebookReport(**json.loads(path.read_text()))
         clock.lap("read")
         try:
             _converter("feedback", student, assignment).start()
         except Exception:
-            result["feedback_error"] = traceback.format_exc(limit=3)[-2000:]
+            result.feedback_error = traceback.format_exc(limit=3)[-2000:]
         clock.lap("feedback")
-        result["timing"] = clock.laps
-        result["autograded"] = str(course / "autograded" / student / assignment)
-        result["feedback"] = str(course / "feedback" / student / assignment)
+        result.timing = clock.laps
+        result.autograded = str(course / "autograded" / student / assignment)
+        result.feedback = str(course / "feedback" / student / assignment)
     except Exception as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        result.error = f"{type(exc).__name__}: {exc}"[:2000]
         log = course / "nbgrader.log"
         if log.exists():
-            result["error"] += "\n" + log.read_text()[-2000:]
+            result.error += "\n" + log.read_text()[-2000:]
     except SystemExit as exc:  # nbgrader exits on some failures
-        result["error"] = f"nbgrader stopped (exit {exc.code})"
-    result["seconds"] = round(time.time() - began, 3)
+        result.error = f"nbgrader stopped (exit {exc.code})"
+    result.seconds = round(time.time() - began, 3)
     return result
-
-
-def worker_stats():
-    return {"pid": os.getpid(), "course": str(_STATE.get("course"))}

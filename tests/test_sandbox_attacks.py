@@ -25,6 +25,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -329,8 +330,9 @@ def attacked(tmp_path_factory):
     (home / "secret.txt").write_text(canaries["home"])
     _build_class(folder, canaries)
     code_before = _tree_digest(ROOT / "nncourse")
-    jobs_before = set(Path("/tmp").glob("nnk-*"))
-    env = dict(os.environ, PYTHONWARNINGS="ignore", HOME=str(home),
+    # the grader's scratch and the kernels' job folders go in a folder of this test's own
+    scratch = Path(tempfile.mkdtemp(prefix="nna-", dir="/tmp"))
+    env = dict(os.environ, PYTHONWARNINGS="ignore", HOME=str(home), TMPDIR=str(scratch),
                NNCOURSE_GRADER_SECRET=canaries["env"])
     began = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "autograders", "grade", str(folder),
@@ -345,7 +347,7 @@ def attacked(tmp_path_factory):
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"out": out, "rows": rows, "canaries": canaries, "proc": proc, "home": home,
             "graded": graded, "csv": csv_text, "code_before": code_before,
-            "jobs_before": jobs_before}
+            "scratch": scratch}
 
 
 def _feedback(out, student):
@@ -404,8 +406,8 @@ def test_the_report_holds_no_canary(attacked):
 def test_nothing_outlives_the_batch(attacked):
     assert _marked_processes() == []
     assert _marked_files() == []
-    left = set(Path("/tmp").glob("nnk-*")) - attacked["jobs_before"]
-    assert not left, f"kernels' job folders were left behind: {left}"
+    left = list(attacked["scratch"].iterdir())
+    assert not left, f"the grader's scratch or kernels' job folders were left: {left}"
     assert not [p for p in attacked["home"].rglob("*") if MARK in p.name]
     assert _tree_digest(ROOT / "nncourse") == attacked["code_before"]
 
