@@ -53,7 +53,8 @@ STATUSES = {
     "ok": "graded; nothing unusual",
     "repaired": "graded after the notebook was repaired (see flags: renamed, nbformat3, "
                 "invalid-json, metadata-restored, duplicate-ids, cells-reinserted, "
-                "cell-type-restored, locked-edited)",
+                "cell-type-restored, locked-edited, latin-1, invalid-unicode, "
+                "cell-too-long)",
     "timeout": "a cell ran past the per-cell limit (it scores zero, later cells were "
                "graded) or the notebook ran past its own limit (cells not reached "
                "score zero)",
@@ -91,7 +92,7 @@ def stage(entry, staging, max_bytes=DEFAULTS.max_notebook_bytes):
         entry.status = entry.status or "missing"
         return None
     release = release_notebooks(entry.assignment)
-    found, extra = match_notebooks(entry.folder, release)
+    found, extra = match_notebooks(entry.folder, release, max_bytes)
     extra = [f for f in extra if Path(f).name != "timestamp.txt"]
     if extra:
         entry.flags.append("extra-files")
@@ -264,6 +265,7 @@ def _settings_for_workers(settings, scratch, record_db, assignment_ids, zygote_s
         "cell_timeout": settings.cell_timeout,
         "notebook_timeout": settings.notebook_timeout,
         "max_output_bytes": settings.max_output_bytes,
+        "worker_memory": settings.worker_memory,
         "job_root": _job_root(scratch),
         "kernel_env": {
             "AUTOGRADERS_MEMORY": str(settings.memory),
@@ -420,14 +422,16 @@ def _copy_tree(src, dest):
         shutil.copytree(src, dest)
 
 
-def _keep_input(entry, out, max_bytes=20 << 20):
-    """The files as handed in, under ``out/submitted`` (the record of what was graded)."""
+def _keep_input(entry, out, max_bytes):
+    """The notebooks as handed in, under ``out/submitted`` (the record of what was graded);
+    other files and links are not copied: nothing a student sends lands beside the record."""
     if entry.folder is None or not entry.assignment:
         return
     dest = Path(out, "submitted", entry.student, entry.assignment)
     shutil.rmtree(dest, ignore_errors=True)
     for path in sorted(Path(entry.folder).rglob("*")):
-        if path.is_file() and path.stat().st_size <= max_bytes:
+        if path.suffix == ".ipynb" and path.is_file() and not path.is_symlink() and \
+                path.stat().st_size <= max_bytes:
             target = dest / path.relative_to(entry.folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, target)
@@ -599,7 +603,7 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
             if entry.key not in results and entry.assignment and entry.status != "unknown" \
                     and record_db.exists():
                 record_absent(db_url, entry)
-            _keep_input(entry, out)
+            _keep_input(entry, out, settings.max_notebook_bytes)
         for entry in entries:
             state["rows"][f"{entry.assignment}/{entry.student}"] = {
                 "student_id": entry.student, "assignment": entry.assignment,

@@ -391,24 +391,27 @@ def _looks_like_notebook(path):
     return path.is_file() and (name.endswith(".ipynb") or ".ipynb" in name)
 
 
-def match_notebooks(folder, release_notebooks):
+def match_notebooks(folder, release_notebooks, max_bytes=None):
     """Pair files of a student's folder with the assignment's notebooks.
 
     ``release_notebooks`` maps notebook file names to release notebooks. Returns
     ``(found, extra)``: ``found[name] = (path, renamed)`` for each notebook found, and
     ``extra`` the other files (relative paths). A file under another name is taken for a
     notebook when it shares the most nbgrader ids (or, unreadable, the closest name).
+    Links are never followed (a link to ``source/`` is no answer), and a file over
+    ``max_bytes`` is not opened to find out what it is.
     """
     folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
     found, used = {}, set()
     for name in release_notebooks:
-        if (folder / name).is_file():
+        if (folder / name) in files:
             found[name] = (folder / name, False)
             used.add(folder / name)
     missing = [n for n in release_notebooks if n not in found]
     candidates = [p for p in files if p not in used and _looks_like_notebook(p)
-                  and ".ipynb_checkpoints" not in p.parts]
+                  and ".ipynb_checkpoints" not in p.parts
+                  and (max_bytes is None or p.stat().st_size <= max_bytes)]
     if missing and candidates:
         ids = {}
         for path in candidates:

@@ -31,6 +31,10 @@ class GradeSettings:
     max_notebook_mb: float = _setting(50.0, "largest notebook file read, in MB; a larger "
                                       "one is unreadable (default: %(default)s)", "--max-notebook",
                                       type=float)
+    worker_memory_gb: float = _setting(4.0, "memory cap of each grading worker itself, "
+                                       "beyond what it holds at its start, in GiB "
+                                       "(default: %(default)s)", "--worker-memory",
+                                       type=float)
     fork: bool = _setting(True, "start every kernel from scratch instead of forking it "
                           "from a process that has torch imported (slower)", "--no-fork",
                           action="store_false")
@@ -50,6 +54,10 @@ class GradeSettings:
     @property
     def memory(self):
         return int(float(self.memory_gb) * 2**30)
+
+    @property
+    def worker_memory(self):
+        return int(float(self.worker_memory_gb) * 2**30)
 
     @property
     def max_output_bytes(self):

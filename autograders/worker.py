@@ -450,6 +450,19 @@ def init_worker(settings):
         logger.setLevel(logging.WARNING)
         logger.propagate = False
     _STATE.update(course=course, settings=settings, cfg=course_config(course, settings))
+    _cap_own_memory(settings["worker_memory"])
+
+
+def _cap_own_memory(extra):
+    """A notebook that takes gigabytes to parse or convert fails in this worker (its row
+    becomes ``error``), not the machine. Only the soft limit: the kernel proxies this
+    worker starts set their own."""
+    import resource
+    with open("/proc/self/statm") as f:
+        mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = mapped + extra if hard == resource.RLIM_INFINITY else min(mapped + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def _fast_sqlite():

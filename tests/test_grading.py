@@ -289,8 +289,10 @@ def test_huge_output_is_truncated(batch):
 
 def test_shadowing_files_are_not_imported(batch):
     assert float(_row(batch, "extra-files")["score"]) < MAX
-    kept = batch["out"] / "submitted" / "extra-files" / AID / "notes.txt"
-    assert kept.exists(), "the files as handed in are kept in the record"
+    kept = batch["out"] / "submitted" / "extra-files" / AID
+    assert (kept / NB).exists(), "the notebook as handed in is kept in the record"
+    # only notebooks land in the output folder: nothing there can shadow a module
+    assert not (kept / "notes.txt").exists() and not (kept / "nncourse").exists()
 
 
 def test_feedback_shows_failures_not_hidden_tests(batch):

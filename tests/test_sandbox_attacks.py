@@ -253,6 +253,9 @@ def _build_class(folder, canaries):
     for student, (raw, _) in _broken_submissions().items():
         (folder / student / AID).mkdir(parents=True)
         (folder / student / AID / NB).write_bytes(raw)
+    # a link to the source notebook, solutions and all, handed in as one's own
+    (folder / "links-to-source" / AID).mkdir(parents=True)
+    (folder / "links-to-source" / AID / NB).symlink_to(SOURCE / AID / NB)
     for name in ATTACKS:
         nb = nbformat.read(RELEASE / AID / NB, as_version=4)
         cell = nb.cells[_cell_index(nb, "ex1_two_layer")]
@@ -364,7 +367,8 @@ def _printed(out, student):
 
 def test_every_student_has_a_row_and_honest_ones_keep_their_scores(attacked):
     rows = attacked["rows"]
-    broken = set(_broken_submissions()) - {"same id", "same_id"} | {"same_id", "same_id-2"}
+    broken = set(_broken_submissions()) - {"same id", "same_id"} | {"same_id", "same_id-2",
+                                                                   "links-to-source"}
     assert set(rows) == set(HONEST) | set(ATTACKS) | broken, attacked["proc"].stdout[-2000:]
     for student in HONEST:
         assert rows[student]["status"] == "ok", rows[student]
@@ -431,6 +435,10 @@ def test_broken_submissions_get_a_row_each(attacked):
     assert "invalid-unicode" in rows["lone-surrogate"]["flags"]
     assert "latin-1" in rows["latin-1-even"]["flags"]
     assert "latin-1" in rows["latin-1-odd"]["flags"]
+    assert rows["links-to-source"]["status"] == "missing", rows["links-to-source"]
+    assert float(rows["links-to-source"]["score"]) == 0
+    assert not list((attacked["out"] / "submitted").rglob("*")) or not any(
+        p.is_symlink() for p in (attacked["out"] / "submitted").rglob("*"))
     # the same id twice: both are graded, both flagged
     for student in ("same_id", "same_id-2"):
         assert rows[student]["status"] == "ok" and "id-clash" in rows[student]["flags"]
