@@ -160,7 +160,8 @@ def unzip(archive, dest, budget=None, depth=0):
             if not parts or info.is_dir() or parts[0] == "__MACOSX":
                 continue
             if info.file_size > budget[0]:
-                raise ArchiveTooBig(f"{archive}: more than {MAX_UNZIPPED >> 30} GiB unpacked")
+                raise ArchiveTooBig(f"{archive}: more than {MAX_UNZIPPED >> 30} GiB "
+                                    "unpacked")
             try:
                 target = dest.joinpath(*parts)
                 target.parent.mkdir(parents=True, exist_ok=True)

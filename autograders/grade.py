@@ -14,8 +14,10 @@ The steps (each a function below):
    ``gradebook.db``); ``generate_assignment`` brings the gradebook's assignments up to date;
 4. **grade** in ``--workers`` processes (``autograders.worker``), each with a scratch
    course and gradebook of its own, all forking their kernels from one zygote that has
-   torch imported (``autograders.zygote``); per-cell and per-notebook time limits and a
-   memory cap per kernel (``autograders.kernel_proxy``);
+   torch imported (``autograders.zygote``), each kernel in a sandbox of its own
+   (``autograders.sandbox``); per-cell and per-notebook time limits and a memory cap per
+   kernel (``autograders.kernel_proxy``); each job comes back as one ``JobResult``
+   (``autograders.result``);
 5. **merge** every result into the record gradebook, one at a time (only this process
    writes it), and copy the autograded notebooks and the feedback into ``DIR``;
 6. **write** ``DIR/grades.csv``, ``DIR/report.html`` and ``DIR/grading.json`` (the status
@@ -150,7 +152,7 @@ def stage(entry, staging, max_bytes=DEFAULTS.max_notebook_bytes):
 
 
 def _stage_safely(entry, staging, settings):
-    """``stage``, with whatever goes wrong there made this row's status, never the batch's."""
+    """``stage``; whatever goes wrong there becomes this row's status, not the batch's."""
     if entry.status:
         return None
     try:
@@ -514,112 +516,151 @@ def write_csv(path, rows, names):
 def grade(submissions=None, assignment=None, out="grades", settings=None):
     """Grade a class; return a summary dict (see ``main`` for the command line)."""
     settings = settings or GradeSettings()
+    _require_sandbox(settings)
+    _quiet_nbgrader()
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    _venv_on_path()
+    lock = _lock(out)
+    run = Run(out, settings)
+    try:
+        entries = collect(submissions, run.scratch / "input", assignment)
+        graded_ids = _graded_assignments(entries)
+        _say(settings, f"grade: {len(entries)} rows ({len(graded_ids)} assignments: "
+                       f"{', '.join(graded_ids) or '-'}), "
+                       + ("each kernel in a sandbox" if settings.sandbox else
+                          "NO SANDBOX: students' code runs with the grader's permissions"))
+        run.start_engines(graded_ids, len(entries))
+        jobs = run.stage(entries)
+        run.phase("collect")
+        record_db = prepare_record(out, graded_ids, run.scratch) if graded_ids else \
+            out / "gradebook.db"
+        run.phase("record")
+        results = run.grade(jobs, entries, _db_url(record_db))
+        run.phase("grading")
+        return run.write_outputs(entries, results, record_db, len(jobs))
+    finally:
+        run.close()
+        lock.close()
+
+
+def _require_sandbox(settings):
+    """Stop before anything is written when the sandbox asked for cannot be made."""
     if settings.sandbox:
         missing = probe()
         if missing:
             raise SandboxError(f"{missing}. Grade without a sandbox with --no-sandbox "
                                "(students' code then runs with your permissions), or see "
                                "docs/instructor.md, \"The sandbox\".")
-    began = time.perf_counter()
+
+
+def _quiet_nbgrader():
     import warnings
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy chatter
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    _venv_on_path()
-    lock = _lock(out)
-    scratch = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
-    zygote = pool = None
-    phases, mark = {}, [time.perf_counter()]
 
-    def phase(name):
+
+def _graded_assignments(entries):
+    """The assignments that rows will be graded for, in the course's order."""
+    order = assignments()
+    return sorted({e.assignment for e in entries if e.assignment and e.status != "unknown"},
+                  key=lambda a: order.index(a) if a in order else 999)
+
+
+class Run:
+    """One run of ``grade``: its scratch folder, its engines (zygote, workers), its
+    timings, and the steps that use them."""
+
+    def __init__(self, out, settings):
+        self.out, self.settings = out, settings
+        self.scratch = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
+        self.zygote = self.pool = self.zygote_done = None
+        self.began = self._mark = time.perf_counter()
+        self.phases = {}
+
+    def phase(self, name):
         now = time.perf_counter()
-        phases[name] = round(now - mark[0], 2)
-        mark[0] = now
-    try:
-        entries = collect(submissions, scratch / "input", assignment)
-        graded_ids = sorted({e.assignment for e in entries if e.assignment and
-                             e.status != "unknown"}, key=lambda a: assignments().index(a)
-                            if a in assignments() else 999)
-        _say(settings, f"grade: {len(entries)} rows ({len(graded_ids)} assignments: "
-                       f"{', '.join(graded_ids) or '-'}), "
-                       + ("each kernel in a sandbox" if settings.sandbox else
-                          "NO SANDBOX: students' code runs with the grader's permissions"))
-        jobs = []
-        if settings.fork and graded_ids:
+        self.phases[name] = round(now - self._mark, 2)
+        self._mark = now
+
+    def start_engines(self, graded_ids, size_hint):
+        """The zygote (it imports torch meanwhile), the record folder and the workers."""
+        if not graded_ids:
+            return
+        settings = self.settings
+        if settings.fork:
             from autograders.zygote import Zygote
-            zygote = Zygote(scratch / "zygote", sandbox=asdict(settings.sandbox_limits)
-                            if settings.sandbox else None).start()  # imports torch meanwhile
+            self.zygote = Zygote(self.scratch / "zygote",
+                                 sandbox=asdict(settings.sandbox_limits)
+                                 if settings.sandbox else None).start()
             import threading
-            zygote_done = threading.Event()
-            threading.Thread(target=zygote.watch, args=(zygote_done,), daemon=True).start()
-        pool = None
-        if graded_ids:
-            init_record_folder(out, graded_ids)
-            (scratch / "workers").mkdir()
-            worker_settings = _settings_for_workers(
-                settings, scratch / "workers", out / "gradebook.db", graded_ids,
-                zygote.socket if zygote else None)
-            pool = Pool(worker_settings, settings.workers, size_hint=len(entries))
+            self.zygote_done = threading.Event()
+            threading.Thread(target=self.zygote.watch, args=(self.zygote_done,),
+                             daemon=True).start()
+        init_record_folder(self.out, graded_ids)
+        (self.scratch / "workers").mkdir()
+        worker_settings = _settings_for_workers(
+            settings, self.scratch / "workers", self.out / "gradebook.db", graded_ids,
+            self.zygote.socket if self.zygote else None)
+        self.pool = Pool(worker_settings, settings.workers, size_hint=size_hint)
+
+    def stage(self, entries):
+        """Repair every submission that can be graded; return the workers' jobs."""
+        jobs = []
         for entry in entries:
-            staged = _stage_safely(entry, scratch / "staged", settings)
+            staged = _stage_safely(entry, self.scratch / "staged", self.settings)
             if staged:
                 jobs.append({"student": entry.student, "assignment": entry.assignment,
                              "staged": str(staged)})
-        phase("collect")
-        record_db = prepare_record(out, graded_ids, scratch) if graded_ids else \
-            out / "gradebook.db"
-        phase("record")
-        db_url = _db_url(record_db)
+        return jobs
+
+    def grade(self, jobs, entries, db_url):
+        """Grade the jobs; merge each result into the record as it comes."""
         by_key = {e.key: e for e in entries}
-        state = load_state(out)
         results = {}
 
         def on_result(job, result):
             entry = by_key[(job["student"], job["assignment"])]
             results[entry.key] = result
-            entry.status, flags = status_of(entry, result)
-            entry.flags += [f for f in flags if f not in entry.flags]
-            if result.error:
-                entry.notes.append(result.error.splitlines()[0][:300])
-                record_absent(db_url, entry)
-            else:
-                merge(db_url, entry, result)
-                base = Path(out)
-                _copy_tree(result.autograded,
-                           base / "autograded" / entry.student / entry.assignment)
-                _copy_tree(result.feedback,
-                           base / "feedback" / entry.student / entry.assignment)
-            done = len(results)
-            _say(settings, f"  [{done}/{len(jobs)}] {entry.student} {entry.assignment}: "
-                           f"{entry.status} ({result.seconds:.1f} s)")
-
+            self._record(entry, result, db_url)
+            _say(self.settings, f"  [{len(results)}/{len(jobs)}] {entry.student} "
+                                f"{entry.assignment}: {entry.status} ({result.seconds:.1f} s)")
         if jobs:
-            pool.run(jobs, on_result)
-        if pool is not None:
-            pool.close()
-        phase("grading")
+            self.pool.run(jobs, on_result)
+        if self.pool is not None:
+            self.pool.close()
+        return results
+
+    def _record(self, entry, result, db_url):
+        entry.status, flags = status_of(entry, result)
+        entry.flags += [f for f in flags if f not in entry.flags]
+        if result.error:
+            entry.notes.append(result.error.splitlines()[0][:300])
+            record_absent(db_url, entry)
+            return
+        merge(db_url, entry, result)
+        _copy_tree(result.autograded, self.out / "autograded" / entry.student /
+                   entry.assignment)
+        _copy_tree(result.feedback, self.out / "feedback" / entry.student / entry.assignment)
+
+    def write_outputs(self, entries, results, record_db, graded):
+        """grades.csv, grading.json and report.html; return the run's summary."""
+        out, settings = self.out, self.settings
+        db_url = _db_url(record_db)
+        state = load_state(out)
         for entry in entries:
             if entry.key not in results and entry.assignment and entry.status != "unknown" \
                     and record_db.exists():
                 record_absent(db_url, entry)
             _keep_input(entry, out, settings.max_notebook_bytes)
-        for entry in entries:
-            state["rows"][f"{entry.assignment}/{entry.student}"] = {
-                "student_id": entry.student, "assignment": entry.assignment,
-                "status": entry.status, "flags": entry.flags, "notes": entry.notes,
-                "seconds": results[entry.key].seconds if entry.key in results else None,
-                "timing": _timing(results.get(entry.key)),
-                "feedback": sorted(
-                    str(p.relative_to(out)) for p in
-                    (out / "feedback" / entry.student / entry.assignment).glob("*.html"))
-                if entry.key in results else []}
+            state["rows"][f"{entry.assignment}/{entry.student}"] = _state_row(
+                entry, results.get(entry.key), out)
         state["statuses"] = STATUSES
-        phase("outputs")  # (the report comes after: its time is not in last_run)
-        state["last_run"] = {"phases": phases, "workers": settings.workers,
+        self.phase("outputs")  # (the report comes after: its time is not in last_run)
+        state["last_run"] = {"phases": self.phases, "workers": settings.workers,
                              "fork": settings.fork, "sandbox": settings.sandbox,
-                             "jobs": len(jobs),
-                             "seconds": round(time.perf_counter() - began, 2)}
+                             "jobs": graded,
+                             "seconds": round(time.perf_counter() - self.began, 2)}
         if record_db.exists():
             rows, names = rows_from_record(db_url, state)
         else:
@@ -628,24 +669,33 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         (out / "grading.json").write_text(json.dumps(state, indent=1, sort_keys=True))
         from autograders.report import write_report
         write_report(out / "report.html", rows, names, state)
-        errors = [e for e in entries if e.status == "error"]
-        summary = {"rows": len(entries), "graded": len(jobs),
-                   "errors": len(errors),
+        summary = {"rows": len(entries), "graded": graded,
+                   "errors": sum(e.status == "error" for e in entries),
                    "statuses": _count(e.status for e in entries),
-                   "seconds": round(time.perf_counter() - began, 2), "out": str(out),
-                   "phases": phases, "sandbox": settings.sandbox}
-        _say(settings, f"grade: {summary['statuses']} in {summary['seconds']} s {phases}; "
-                       f"wrote {out / 'grades.csv'}, {out / 'report.html'}")
+                   "seconds": round(time.perf_counter() - self.began, 2), "out": str(out),
+                   "phases": self.phases, "sandbox": settings.sandbox}
+        _say(settings, f"grade: {summary['statuses']} in {summary['seconds']} s "
+                       f"{self.phases}; wrote {out / 'grades.csv'}, {out / 'report.html'}")
         return summary
-    finally:
-        if pool is not None:
-            pool.close()
-        if zygote is not None:
-            zygote_done.set()
-            zygote.stop()
-        if not settings.keep_scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
-        lock.close()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.close()
+        if self.zygote is not None:
+            self.zygote_done.set()
+            self.zygote.stop()
+        if not self.settings.keep_scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _state_row(entry, result, out):
+    """The row of ``grading.json`` for one entry."""
+    feedback = out / "feedback" / entry.student / entry.assignment
+    return {"student_id": entry.student, "assignment": entry.assignment,
+            "status": entry.status, "flags": entry.flags, "notes": entry.notes,
+            "seconds": result.seconds if result else None, "timing": _timing(result),
+            "feedback": sorted(str(p.relative_to(out)) for p in feedback.glob("*.html"))
+            if result else []}
 
 
 def _lock(out):
