@@ -45,7 +45,7 @@ from autograders.collect import collect, release_notebooks
 from autograders.repair import REPAIR_FLAGS, Unreadable, match_notebooks, read_notebook
 from autograders.repair import repair_notebook
 from autograders.result import JobResult
-from autograders.sandbox import SandboxError, probe
+from autograders.sandbox import SandboxError, limit_mechanism, probe
 from autograders.settings import DEFAULTS, GradeSettings, from_args
 from autograders.settings import add_arguments as add_setting_arguments
 from autograders.tamper import scan
@@ -109,33 +109,9 @@ def stage(entry, staging, max_bytes=DEFAULTS.max_notebook_bytes):
     if timestamp.is_file():
         shutil.copy(timestamp, dest / "timestamp.txt")
         entry.timestamp = timestamp.read_text().strip()[:100]
-    readable = 0
-    for name, (path, renamed) in found.items():
-        size = path.stat().st_size
-        if size > max_bytes:
-            entry.notes.append(f"{path.name}: {size / 2**20:.0f} MB, over the limit of "
-                               f"{max_bytes / 2**20:.0f} MB per notebook (--max-notebook)")
-            continue
-        try:
-            nb, flags = read_notebook(path.read_bytes())
-            fixed = repair_notebook(nb, release[name], flags)
-        except (Unreadable, ValueError, nbformat.ValidationError) as exc:
-            entry.notes.append(f"{path.name}: {exc}")
-            continue
-        except Exception as exc:  # a notebook that breaks the repair: say so, go on
-            entry.notes.append(f"{path.name}: could not be repaired ({type(exc).__name__})")
-            continue
-        readable += 1
-        if renamed:
-            fixed.flag("renamed", f"{path.name} graded as {name}")
-        entry.flags.extend(f for f in fixed.flags if f not in entry.flags)
-        entry.notes.extend(fixed.notes)
-        student_cells = [c.source for c in fixed.nb.cells if c.cell_type == "code" and
-                         not c.metadata.get("nbgrader", {}).get("locked")]
-        for flag in scan(student_cells):
-            if flag not in entry.flags:
-                entry.flags.append(flag)
-        nbformat.write(fixed.nb, dest / name)
+    readable = sum(_stage_notebook(entry, path, renamed, release[name], dest / name,
+                                   max_bytes)
+                   for name, (path, renamed) in found.items())
     missing = sorted(set(release) - set(found))
     if missing:
         entry.flags.append("missing-notebook")
@@ -149,6 +125,35 @@ def stage(entry, staging, max_bytes=DEFAULTS.max_notebook_bytes):
 
 # ----------------------------------------------------------------------------------------
 # 3. the record
+
+
+def _stage_notebook(entry, path, renamed, release_nb, dest, max_bytes):
+    """Read, repair and scan one notebook into ``dest``; False when it cannot be read."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        entry.notes.append(f"{path.name}: {size / 2**20:.0f} MB, over the limit of "
+                           f"{max_bytes / 2**20:.0f} MB per notebook (--max-notebook)")
+        return False
+    try:
+        nb, flags = read_notebook(path.read_bytes())
+        fixed = repair_notebook(nb, release_nb, flags)
+    except (Unreadable, ValueError, nbformat.ValidationError) as exc:
+        entry.notes.append(f"{path.name}: {exc}")
+        return False
+    except Exception as exc:  # a notebook that breaks the repair: say so, go on
+        entry.notes.append(f"{path.name}: could not be repaired ({type(exc).__name__})")
+        return False
+    if renamed:
+        fixed.flag("renamed", f"{path.name} graded as {dest.name}")
+    entry.flags.extend(f for f in fixed.flags if f not in entry.flags)
+    entry.notes.extend(fixed.notes)
+    student_cells = [c.source for c in fixed.nb.cells if c.cell_type == "code" and
+                     not c.metadata.get("nbgrader", {}).get("locked")]
+    for flag in scan(student_cells):
+        if flag not in entry.flags:
+            entry.flags.append(flag)
+    nbformat.write(fixed.nb, dest)
+    return True
 
 
 def _stage_safely(entry, staging, settings):
@@ -528,7 +533,8 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         graded_ids = _graded_assignments(entries)
         _say(settings, f"grade: {len(entries)} rows ({len(graded_ids)} assignments: "
                        f"{', '.join(graded_ids) or '-'}), "
-                       + ("each kernel in a sandbox" if settings.sandbox else
+                       + (f"each kernel in a sandbox, bounded by {limit_mechanism()}"
+                          if settings.sandbox else
                           "NO SANDBOX: students' code runs with the grader's permissions"))
         run.start_engines(graded_ids, len(entries))
         jobs = run.stage(entries)
@@ -659,6 +665,7 @@ class Run:
         self.phase("outputs")  # (the report comes after: its time is not in last_run)
         state["last_run"] = {"phases": self.phases, "workers": settings.workers,
                              "fork": settings.fork, "sandbox": settings.sandbox,
+                             "limits": limit_mechanism() if settings.sandbox else None,
                              "jobs": graded,
                              "seconds": round(time.perf_counter() - self.began, 2)}
         if record_db.exists():

@@ -54,6 +54,8 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 NOBODY = 65534
 INSIDE_UID = 1000
+CGROUP_V1 = "/sys/fs/cgroup"
+CGROUP_CONTROLLERS = ("pids", "memory")
 HOME = "/home/student"
 # What the kernel reads besides the Python installation, the venv and the course code.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
@@ -77,8 +79,9 @@ class SandboxError(RuntimeError):
 
 @dataclass
 class Limits:
-    """Per-kernel limits that the sandbox sets with rlimits."""
+    """Per-kernel limits: rlimits always, cgroups too where the grader may make them."""
     processes: int = 256
+    memory_bytes: int = 0         # the memory cgroup's limit (0: none)
     cpu_seconds: int = 0          # 0: none (the wall-clock watchdog still applies)
     file_bytes: int = 256 << 20   # any single file a notebook writes
     open_files: int = 1024
@@ -244,6 +247,73 @@ def _tasks_of(uid):
             except OSError:
                 pass
     return count
+
+
+def _current_cgroups():
+    """``{controller: path}`` of this process in the cgroup v1 hierarchies we use."""
+    paths = {}
+    try:
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                _, names, path = line.rstrip("\n").split(":", 2)
+                for name in names.split(","):
+                    if name in CGROUP_CONTROLLERS:
+                        paths[name] = path
+    except (OSError, ValueError):
+        pass
+    return paths
+
+
+def cgroup_dirs(name):
+    """The cgroup folders of the kernel ``name``, one per controller: as root where cgroup
+    v1 is writable, below the grader's own cgroups (so that a host's limits still hold);
+    empty elsewhere, where the rlimits alone bound a kernel."""
+    dirs = {}
+    if not _is_root():
+        return dirs
+    for controller, path in _current_cgroups().items():
+        parent = os.path.join(CGROUP_V1, controller) + path.rstrip("/")
+        if os.path.isdir(parent) and os.access(parent, os.W_OK):
+            dirs[controller] = os.path.join(parent, f"nncourse-{name}")
+    return dirs
+
+
+def limit_mechanism():
+    """How kernels are bounded on this machine, in words (for the run's summary)."""
+    dirs = cgroup_dirs("probe")
+    return (f"cgroups ({', '.join(sorted(dirs))}) and rlimits" if dirs else "rlimits")
+
+
+def _join_cgroups(name, limits):
+    """Put this process (and so the kernel and all it starts) in cgroups of its own."""
+    values = {"pids": ("pids.max", limits.processes),
+              "memory": ("memory.limit_in_bytes", limits.memory_bytes)}
+    for controller, path in cgroup_dirs(name).items():
+        key, value = values[controller]
+        if not value:
+            continue
+        try:
+            os.mkdir(path)
+            _write(os.path.join(path, key), str(value))
+            _write(os.path.join(path, "cgroup.procs"), str(os.getpid()))
+        except OSError:  # the rlimits still hold
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+
+
+def remove_cgroups(name, wait=2.0):
+    """Remove the kernel's cgroups once its last process is gone."""
+    deadline = time.monotonic() + wait
+    for path in cgroup_dirs(name).values():
+        while os.path.isdir(path):
+            try:
+                os.rmdir(path)
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
 
 
 def _set_limits(limits):
@@ -421,6 +491,7 @@ def enter(spec, lifeline=None):
     new_root = os.path.join(spec.job_dir, ".root")
     os.makedirs(new_root, exist_ok=True)
     _give_job_to_kernel(spec)
+    _join_cgroups(os.path.basename(spec.job_dir), spec.limits)
     _set_limits(spec.limits)
     _unshare_and_map(as_root)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -437,18 +508,23 @@ def enter(spec, lifeline=None):
 
 def probe(timeout=30):
     """``None`` when a sandbox can be made here, else what is missing (one line)."""
-    code = ("import sys, tempfile, os\n"
+    import shutil
+    import tempfile
+    job = tempfile.mkdtemp(prefix="nnprobe-")
+    code = ("import os, sys\n"
             "from autograders.sandbox import SandboxSpec, code_paths, enter\n"
-            "job = tempfile.mkdtemp(prefix='nnprobe-')\n"
-            "enter(SandboxSpec(job_dir=job, read_only=code_paths()))\n"
+            "enter(SandboxSpec(job_dir=sys.argv[1], read_only=code_paths()))\n"
             "assert os.getuid() != 0 and os.getpid() == 1\n"
-            "assert not os.path.exists(os.path.expanduser('~root'))  or True\n"
             "print('ok')\n")
     try:
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                timeout=timeout, env={"PATH": os.environ.get("PATH", "")})
+        result = subprocess.run([sys.executable, "-c", code, job], capture_output=True,
+                                text=True, timeout=timeout,
+                                env={"PATH": os.environ.get("PATH", "")})
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"the sandbox probe did not run: {exc}"
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+        remove_cgroups(os.path.basename(job))
     if result.returncode == 0 and result.stdout.strip() == "ok":
         return None
     last = (result.stderr.strip().splitlines() or ["no output"])[-1]

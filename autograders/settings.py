@@ -69,8 +69,11 @@ class GradeSettings:
 
     @property
     def sandbox_limits(self):
-        """The sandbox's limits per kernel: CPU seconds follow the notebook's limit."""
-        return Limits(cpu_seconds=self.notebook_timeout + 60)
+        """The sandbox's limits per kernel: CPU seconds follow the notebook's limit; the
+        memory cgroup leaves headroom above the cap, which the kernel's proxy enforces
+        (and reports) first."""
+        return Limits(cpu_seconds=self.notebook_timeout + 60,
+                      memory_bytes=self.memory + max(self.memory // 4, 512 << 20))
 
     @property
     def hard_limit(self):

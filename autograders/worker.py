@@ -32,6 +32,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from autograders.result import JobResult, NotebookReport
+from autograders.sandbox import remove_cgroups
 from autograders.settings import DEFAULTS
 
 KERNEL_NAME = "nncourse-grade"
@@ -178,6 +179,7 @@ class SafeExecute(Execute):
         finally:
             for job in self._job_dirs:
                 shutil.rmtree(job, ignore_errors=True)
+                remove_cgroups(os.path.basename(job))
         self.report.truncated = [self._cell_name(i) for i in sorted(self._truncated)]
         for index, cell in enumerate(self.nb.cells):
             for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
@@ -244,78 +246,89 @@ class SafeExecute(Execute):
         self.report.not_run.append(self._cell_name(index))
 
     async def _run_all(self):
+        """Run every cell; after a dead kernel, go on in a fresh one (a few times)."""
         cells = self.nb.cells
         start, done = 0, []  # first cell still to run; cells run fine so far
         while start < len(cells):
             self.km, self.kc = None, None
-            resume = None
             async with self.async_setup_kernel():
                 await self._tamper("snapshot")
-                for index in done:  # a fresh kernel after a dead one: rebuild the state
-                    if time.monotonic() > self._deadline:
-                        break
-                    meta = cells[index].metadata.get("nbgrader", {})
-                    if cells[index].cell_type == "code" and not meta.get("grade"):
-                        await self._silent(cells[index].source,
-                                           max(1, self._deadline - time.monotonic()))
-                for index in range(start, len(cells)):
-                    if time.monotonic() > self._deadline:
-                        self.report.deadline = True
-                        for later in range(index, len(cells)):
-                            self._not_run(later, "the notebook's time limit was reached")
-                        resume = len(cells)
-                        break
-                    meta = cells[index].metadata.get("nbgrader", {})
-                    if meta.get("grade") and cells[index].cell_type == "code":
-                        await self._tamper("guard")  # tests see the real torch and checks
-                    self._cell_timed_out = False
-                    began = time.monotonic()
-                    try:
-                        await self.async_execute_cell(
-                            cells[index], index, execution_count=self.code_cells_executed + 1)
-                    except DeadKernelError:
-                        self._kernel_died(index)
-                        resume = index + 1
-                        break
-                    except CellTimeoutError:  # the interrupt did not stop it
-                        if any(e.get("kind") == "memory" for e in self._events()):
-                            self._kernel_died(index)
-                        else:
-                            self._timed_out(index, stuck=True)
-                        resume = index + 1
-                        break
-                    finally:
-                        if cells[index].cell_type == "code" and cells[index].source.strip():
-                            self.report.seconds[self._cell_name(index)] = round(
-                                time.monotonic() - began, 3)
-                    if self._cell_timed_out:
-                        self._timed_out(index, stuck=False)
-                    else:
-                        done.append(index)
-                        if meta.get("locked") and not meta.get("grade"):
-                            await self._tamper("snapshot")  # modules the setup imported
+                await self._rebuild_state(done)
+                resume = await self._run_from(start, done)
                 if resume is None:
                     for family, names in ((await self._tamper("changed")) or {}).items():
                         self.report.tamper.setdefault(family, []).extend(names[:20])
                     resume = len(cells)
                 elif resume < len(cells) and await self.kc.is_alive():
                     await self.km.shutdown_kernel(now=True)
-                events_file = getattr(self.km, "connection_file", None)
-                events_file = events_file + ".events" if events_file else None
-                events = self._events()
-            self.report.events.extend(events[-20:])
-            if events_file:
-                try:
-                    os.unlink(events_file)
-                except OSError:
-                    pass
+                self.report.events.extend(self._events()[-20:])
             start = resume
-            if start < len(cells):
-                self.report.restarts += 1
-                if self.report.restarts > self.max_restarts:
-                    for later in range(start, len(cells)):
-                        self._not_run(later, "the kernel died too many times")
-                    break
+            if start < len(cells) and not self._may_restart(start):
+                break
+
+    async def _rebuild_state(self, done):
+        """A fresh kernel after a dead one: re-run the cells that ran fine, tests aside."""
+        for index in done:
+            if time.monotonic() > self._deadline:
+                break
+            cell = self.nb.cells[index]
+            if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+                await self._silent(cell.source, max(1, self._deadline - time.monotonic()))
+
+    async def _run_from(self, start, done):
+        """Run the cells from ``start``; return where a fresh kernel must go on (None:
+        every cell ran in this kernel)."""
+        cells = self.nb.cells
+        for index in range(start, len(cells)):
+            if time.monotonic() > self._deadline:
+                self.report.deadline = True
+                for later in range(index, len(cells)):
+                    self._not_run(later, "the notebook's time limit was reached")
+                return len(cells)
+            if not await self._run_cell(index, done):
+                return index + 1
+        return None
+
+    async def _run_cell(self, index, done):
+        """Run one cell; False when the kernel is dead or stuck and must be replaced."""
+        cell = self.nb.cells[index]
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            await self._tamper("guard")  # tests see the real torch and checks
+        self._cell_timed_out = False
+        began = time.monotonic()
+        try:
+            await self.async_execute_cell(cell, index,
+                                          execution_count=self.code_cells_executed + 1)
+        except DeadKernelError:
+            self._kernel_died(index)
+            return False
+        except CellTimeoutError:  # the interrupt did not stop it
+            if any(e.get("kind") == "memory" for e in self._events()):
+                self._kernel_died(index)
+            else:
+                self._timed_out(index, stuck=True)
+            return False
+        finally:
+            if cell.cell_type == "code" and cell.source.strip():
+                self.report.seconds[self._cell_name(index)] = round(
+                    time.monotonic() - began, 3)
+        if self._cell_timed_out:
+            self._timed_out(index, stuck=False)
+        else:
+            done.append(index)
+            if meta.get("locked") and not meta.get("grade"):
+                await self._tamper("snapshot")  # modules the setup imported
+        return True
+
+    def _may_restart(self, start):
+        """Count a fresh kernel; past the limit the cells left are marked not run."""
+        self.report.restarts += 1
+        if self.report.restarts > self.max_restarts:
+            for later in range(start, len(self.nb.cells)):
+                self._not_run(later, "the kernel died too many times")
+            return False
+        return True
 
     def _timed_out(self, index, stuck):
         past = time.monotonic() > self._deadline

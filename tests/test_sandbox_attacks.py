@@ -36,6 +36,7 @@ import pytest
 
 from autograders import RELEASE, ROOT, SOURCE
 from autograders.leaks import public_lines, secret_lines
+from autograders.sandbox import cgroup_dirs
 from autograders.sample import submissions as sample_submissions
 
 AID = "ch01_module"
@@ -412,6 +413,10 @@ def test_nothing_outlives_the_batch(attacked):
     assert _marked_files() == []
     left = list(attacked["scratch"].iterdir())
     assert not left, f"the grader's scratch or kernels' job folders were left: {left}"
+    # the kernels' cgroups (root with cgroup v1) are gone with them
+    parents = {os.path.dirname(d) for d in cgroup_dirs("x").values()}
+    stale = [p for parent in parents for p in Path(parent).glob("nncourse-nnk-*")]
+    assert not stale, stale
     assert not [p for p in attacked["home"].rglob("*") if MARK in p.name]
     assert _tree_digest(ROOT / "nncourse") == attacked["code_before"]
 
