@@ -374,10 +374,11 @@ def _build_root(spec, new_root, workdir):
             os.symlink(os.readlink(path), new_root + path)
         elif os.path.isdir(path):
             _bind(path, new_root + path)
-    for path in spec.read_only:
-        _bind(path, new_root + path)
+    # the private folders before the course's code: a clone in /tmp stays visible
     _tmpfs(new_root + "/tmp", spec.limits.tmpfs_bytes, "1777")
     _tmpfs(new_root + HOME, spec.limits.tmpfs_bytes, "0700")
+    for path in spec.read_only:
+        _bind(path, new_root + path)
     os.makedirs(new_root + "/dev", exist_ok=True)
     _mount("tmpfs", new_root + "/dev", "tmpfs", MS_NOSUID, "size=1m,mode=0755")
     for name in DEVICES:
@@ -513,8 +514,11 @@ def probe(timeout=30):
     job = tempfile.mkdtemp(prefix="nnprobe-")
     code = ("import os, sys\n"
             "from autograders.sandbox import SandboxSpec, code_paths, enter\n"
-            "enter(SandboxSpec(job_dir=sys.argv[1], read_only=code_paths()))\n"
+            "paths = code_paths()\n"
+            "enter(SandboxSpec(job_dir=sys.argv[1], read_only=paths))\n"
             "assert os.getuid() != 0 and os.getpid() == 1\n"
+            "missing = [p for p in paths if not os.listdir(p)]\n"
+            "assert not missing, f'the course code is not visible inside: {missing}'\n"
             "print('ok')\n")
     try:
         result = subprocess.run([sys.executable, "-c", code, job], capture_output=True,
