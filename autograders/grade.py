@@ -533,7 +533,7 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         graded_ids = _graded_assignments(entries)
         _say(settings, f"grade: {len(entries)} rows ({len(graded_ids)} assignments: "
                        f"{', '.join(graded_ids) or '-'}), "
-                       + (f"each kernel in a sandbox, bounded by {limit_mechanism()}"
+                       + (f"each kernel in a sandbox, bounded by {run.limits}"
                           if settings.sandbox else
                           "NO SANDBOX: students' code runs with the grader's permissions"))
         run.start_engines(graded_ids, len(entries))
@@ -583,6 +583,8 @@ class Run:
         self.zygote = self.pool = self.zygote_done = None
         self.began = self._mark = time.perf_counter()
         self.phases = {}
+        # what bounds each kernel here: cgroups and rlimits, or rlimits alone
+        self.limits = limit_mechanism() if settings.sandbox else None
 
     def phase(self, name):
         now = time.perf_counter()
@@ -665,7 +667,7 @@ class Run:
         self.phase("outputs")  # (the report comes after: its time is not in last_run)
         state["last_run"] = {"phases": self.phases, "workers": settings.workers,
                              "fork": settings.fork, "sandbox": settings.sandbox,
-                             "limits": limit_mechanism() if settings.sandbox else None,
+                             "limits": self.limits,
                              "jobs": graded,
                              "seconds": round(time.perf_counter() - self.began, 2)}
         if record_db.exists():

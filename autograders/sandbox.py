@@ -122,24 +122,26 @@ def code_paths():
     return sorted(p for p in paths if os.path.isdir(p))
 
 
+def _kept(environ):
+    """The few named variables of ``environ`` that a kernel may see, and a PATH."""
+    env = {k: environ[k] for k in KEPT_ENV if k in environ}
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"])
+    return env
+
+
 def kernel_environment(environ):
     """The kernel's environment: a few named variables, HOME and IPYTHONDIR in the sandbox."""
-    env = {k: environ[k] for k in KEPT_ENV if k in environ}
-    env.update(HOME=HOME, IPYTHONDIR=f"{HOME}/.ipython", MPLCONFIGDIR=f"{HOME}/.matplotlib",
-               TMPDIR="/tmp", PATH=os.pathsep.join([os.path.dirname(sys.executable),
-                                                    "/usr/bin", "/bin"]),
-               USER="student", LOGNAME="student")
-    return env
+    return dict(_kept(environ), HOME=HOME, IPYTHONDIR=f"{HOME}/.ipython",
+                MPLCONFIGDIR=f"{HOME}/.matplotlib", TMPDIR="/tmp", USER="student",
+                LOGNAME="student")
 
 
 def zygote_environment(environ, folder):
     """The environment the zygote starts with. A forked kernel carries the zygote's
     memory, its first environment block included (``/proc/self/environ``): nothing of the
     grader's environment may be in it."""
-    env = {k: environ[k] for k in KEPT_ENV if k in environ}
-    env.update(HOME=folder, MPLCONFIGDIR=os.path.join(folder, "matplotlib"),
-               PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"]))
-    return env
+    return dict(_kept(environ), HOME=folder,
+                MPLCONFIGDIR=os.path.join(folder, "matplotlib"))
 
 
 # -- system calls ---------------------------------------------------------------------------
@@ -209,9 +211,9 @@ def _is_root():
         return False
 
 
-def _give_job_to_kernel(spec):
+def _give_job_to_kernel(spec, as_root):
     """As root: the kernel runs as nobody, so nobody must own its job folder."""
-    if _is_root():
+    if as_root:
         os.chmod(spec.job_dir, 0o755)
         for root, dirs, files in os.walk(spec.job_dir):
             for name in [root] + [os.path.join(root, f) for f in files]:
@@ -344,9 +346,9 @@ def remove_cgroups(name, wait=2.0):
                 time.sleep(0.05)
 
 
-def _set_limits(limits):
+def _set_limits(limits, as_root):
     processes = limits.processes
-    if not _is_root():
+    if not as_root:
         # Not root: the kernel keeps our uid, and Linux counts a user's processes across
         # all its namespaces, the grader's own and a desktop's included: allow that many
         # more. (As root the kernel runs as nobody in a namespace of its own, and the
@@ -519,10 +521,10 @@ def enter(spec, lifeline=None):
     workdir = HOME + "/work"
     new_root = os.path.join(spec.job_dir, ".root")
     os.makedirs(new_root, exist_ok=True)
-    _give_job_to_kernel(spec)
+    _give_job_to_kernel(spec, as_root)
     name = os.path.basename(spec.job_dir)
     cgroups = _join_cgroups(name, spec.limits)
-    _set_limits(spec.limits)
+    _set_limits(spec.limits, as_root)
     _unshare_and_map(as_root)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _build_root(spec, new_root, workdir)

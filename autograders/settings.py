@@ -72,7 +72,7 @@ class GradeSettings:
         """The sandbox's limits per kernel: CPU seconds follow the notebook's limit; the
         memory cgroup leaves headroom above the cap, which the kernel's proxy enforces
         (and reports) first."""
-        return Limits(cpu_seconds=self.notebook_timeout + 60,
+        return Limits(cpu_seconds=self.hard_limit,
                       memory_bytes=self.memory + max(self.memory // 4, 512 << 20))
 
     @property

@@ -179,6 +179,7 @@ class SafeExecute(Execute):
         finally:
             for job in self._job_dirs:
                 shutil.rmtree(job, ignore_errors=True)
+                # the kernel's keeper removes its cgroups, unless it was killed first
                 remove_cgroups(os.path.basename(job))
         self.report.truncated = [self._cell_name(i) for i in sorted(self._truncated)]
         for index, cell in enumerate(self.nb.cells):

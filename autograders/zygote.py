@@ -92,14 +92,14 @@ def _lifeline(conn, kill):
 
 
 def _sandboxed(request, conn):
-    """Enter the sandbox (see ``autograders.sandbox``); return in the kernel only."""
-    from autograders.sandbox import SandboxSpec, enter, kernel_environment
+    """Enter the sandbox (see ``autograders.sandbox``); return its working folder, in the
+    kernel only. (The proxy has sent the kernel's environment, not the grader's.)"""
+    from autograders.sandbox import SandboxSpec, enter
     spec = SandboxSpec.from_json(dict(request["sandbox"],
                                       job_dir=os.path.dirname(request["connection_file"])))
-    env = kernel_environment(request.get("env") or {})
     workdir = enter(spec, lifeline=conn)  # outside, the kernel dies with its proxy
     conn.close()
-    return env, workdir
+    return workdir
 
 
 def _child(listener, conn, request):
@@ -119,10 +119,10 @@ def _child(listener, conn, request):
             import resource
             limit = _vm_bytes() + memory + (1 << 30)  # 1 GiB for thread stacks and arenas
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        env = dict(request.get("env") or {})
         if request.get("sandbox") is not None:
-            env, cwd = _sandboxed(request, conn)
+            cwd = _sandboxed(request, conn)
         else:
-            env = dict(request.get("env") or {})
             cwd = request.get("cwd") or "/"
             _lifeline(conn, lambda: os._exit(1))
         env.pop("JPY_PARENT_PID", None)  # our parent is the zygote, not the grader
