@@ -25,6 +25,8 @@ class NotebookReport:
     deadline: bool = False                          # the notebook's own limit was hit
     restarts: int = 0
     tamper: dict = field(default_factory=dict)      # family -> names changed
+    flagged: dict = field(default_factory=dict)     # cell -> forbidden calls the judge saw
+    judge_errors: list = field(default_factory=list)  # cells the judge could not judge
     seconds: dict = field(default_factory=dict)     # cell -> wall seconds
     events: list = field(default_factory=list)      # the kernel proxy's last events
     wall: float = 0.0

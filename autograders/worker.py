@@ -29,8 +29,9 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Integer, List, Unicode
 
+from autograders.judge_client import JudgeFailed, JudgeKernel
 from autograders.result import JobResult, NotebookReport
 from autograders.sandbox import remove_cgroups
 from autograders.settings import DEFAULTS
@@ -71,10 +72,15 @@ class SafeExecute(Execute):
                                help="output kept per cell").tag(config=True)
     max_restarts = Integer(3, help="fresh kernels after a dead one").tag(config=True)
     report_dir = Unicode("", help="where the per-notebook reports go").tag(config=True)
+    judged = List(Unicode(), help="assignments whose test cells the judge runs, outside "
+                  "the student's kernel (autograders.judge)").tag(config=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        job = tempfile.mkdtemp(prefix="nnk-", dir=self.job_root)
+        if self._judge is not None:
+            job = self._judge.student_folder()
+        else:
+            job = tempfile.mkdtemp(prefix="nnk-", dir=self.job_root)
         self._job_dirs.append(job)
         km.transport = "ipc"
         km.connection_file = os.path.join(job, "kernel.json")
@@ -174,9 +180,21 @@ class SafeExecute(Execute):
         self._job_dirs = []
         self.report = NotebookReport()
         started = time.time()
+        assignment = (resources or {}).get("nbgrader", {}).get("assignment")
+        self._judge = None
+        if assignment in self.judged:
+            self._judge = JudgeKernel(self.kernel_name, self.job_root, self.startup_timeout)
+            self._setup = "\n".join(
+                c.source for c in nb.cells if c.cell_type == "code"
+                and c.metadata.get("nbgrader", {}).get("locked")
+                and not c.metadata.get("nbgrader", {}).get("grade"))
         try:
+            if self._judge is not None:
+                run_sync(self._judge.start)()
             run_sync(self._run_all)()
         finally:
+            if self._judge is not None:
+                run_sync(self._judge.stop)()
             for job in self._job_dirs:
                 shutil.rmtree(job, ignore_errors=True)
                 # the kernel's keeper removes its cgroups, unless it was killed first
@@ -294,6 +312,8 @@ class SafeExecute(Execute):
         """Run one cell; False when the kernel is dead or stuck and must be replaced."""
         cell = self.nb.cells[index]
         meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code" and self._judge is not None:
+            return await self._judged_cell(index)
         if meta.get("grade") and cell.cell_type == "code":
             await self._tamper("guard")  # tests see the real torch and checks
         self._cell_timed_out = False
@@ -321,6 +341,67 @@ class SafeExecute(Execute):
             if meta.get("locked") and not meta.get("grade"):
                 await self._tamper("snapshot")  # modules the setup imported
         return True
+
+    async def _judged_cell(self, index):
+        """A test cell run by the judge while the student's kernel serves it; False when
+        that kernel is dead or stuck and must be replaced."""
+        cell = self.nb.cells[index]
+        name = self._cell_name(index)
+        timeout = self._get_timeout(cell)
+        job = os.path.dirname(self.km.connection_file)
+        path = os.path.join(job, f"j{index}.sock")
+        shared = os.path.join(job, "shared")
+        os.makedirs(shared, exist_ok=True)
+        os.chmod(shared, 0o777)
+        began = time.monotonic()
+        serve = self.kc.execute(
+            f"__import__('autograders.kernel_server', fromlist=['serve']).serve({path!r}, "
+            f"{timeout})", silent=True, store_history=False, allow_stdin=False)
+        try:
+            verdict = await self._judge.judge(self._setup, cell.source, name, path, shared,
+                                              timeout)
+        except JudgeFailed as exc:
+            verdict = {"passed": False, "output": "", "ename": "JudgeError",
+                       "evalue": f"this cell could not be judged: {exc}", "flagged": []}
+            self.report.judge_errors.append(name)
+        self.report.seconds[name] = round(time.monotonic() - began, 3)
+        outputs = []
+        if verdict.get("output"):
+            outputs.append(new_output("stream", name="stdout", text=verdict["output"]))
+        if not verdict.get("passed"):
+            outputs.append(_error(verdict.get("ename") or "CheckFailure",
+                                  verdict.get("evalue") or ""))
+        cell.outputs = outputs
+        cell.execution_count = None
+        if verdict.get("flagged"):
+            self.report.flagged[name] = verdict["flagged"][:20]
+        served = await self._reply_to(serve, 5)
+        if served is not None:
+            return True
+        if not await self.kc.is_alive():
+            self._kernel_died(index)
+            return False
+        await self.km.interrupt_kernel()  # the student's code is still running
+        if await self._reply_to(serve, 5) is None:
+            self._timed_out(index, stuck=True)
+            return False
+        self._timed_out(index, stuck=False)
+        return True
+
+    async def _reply_to(self, msg_id, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=left)
+            except Exception:
+                if not await self.kc.is_alive():
+                    return None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg["content"]
 
     def _may_restart(self, start):
         """Count a fresh kernel; past the limit the cells left are marked not run."""
@@ -414,10 +495,25 @@ def course_config(course, settings):
     extra.SafeExecute.max_output_bytes = int(settings["max_output_bytes"])
     extra.SafeExecute.report_dir = str(course / "reports")
     extra.SafeExecute.job_root = settings["job_root"]
+    extra.SafeExecute.judged = judged_assignments(settings["sources"])
     extra.GenerateFeedback.preprocessors = [GetGrades, FeedbackFilter,
                                             CSSHTMLHeaderPreprocessor]
     cfg.merge(extra)
     return cfg
+
+
+def judged_assignments(sources):
+    """The assignments whose source notebooks ask for the judge (``nncourse.judge`` in
+    their metadata): the instructor's copy decides, never the student's."""
+    import nbformat
+    judged = []
+    for aid, folder in sources.items():
+        for path in sorted(Path(folder).glob("*.ipynb")):
+            meta = nbformat.read(path, as_version=4).metadata.get("nncourse", {})
+            if meta.get("judge"):
+                judged.append(aid)
+                break
+    return judged
 
 
 def write_kernelspec(folder, zygote_socket):

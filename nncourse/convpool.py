@@ -11,14 +11,13 @@ when the wrong number is what a well-known wrong formula gives, names that mista
 ``measured_size`` asks a real layer instead of the formula, and ``forbidden`` makes sure
 that a function written "by hand" does not call the library function it re-implements.
 """
-import contextlib
-import importlib
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nncourse.forbid import forbidden  # noqa: F401 (the exercises import it from here)
 from nncourse.checks import (
     CheckFailure,
     check_shape,
@@ -289,26 +288,3 @@ def measured_size(kind, size, kernel_size, stride=None, padding=0, dilation=1,
     return int(layer(x).shape[-1])
 
 
-@contextlib.contextmanager
-def forbidden(*names):
-    """Inside the block, calling any of the functions ``names`` (dotted paths such as
-    ``"torch.nn.functional.conv2d"``) fails with a message that names it; they are put
-    back afterwards, whatever happens."""
-    saved = []
-
-    def refuse(name):
-        def call(*args, **kwargs):
-            raise CheckFailure(f"{name} is not allowed in this exercise: the point is to "
-                               "compute it yourself")
-        return call
-
-    try:
-        for name in names:
-            module_name, attr = name.rsplit(".", 1)
-            module = importlib.import_module(module_name)
-            saved.append((module, attr, getattr(module, attr)))
-            setattr(module, attr, refuse(name))
-        yield
-    finally:
-        for module, attr, original in reversed(saved):
-            setattr(module, attr, original)

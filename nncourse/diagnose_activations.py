@@ -6,13 +6,12 @@ tolerance). When the result instead matches what a known mistake would produce (
 over the wrong dimension, an ``exp`` that overflowed, the function instead of its
 derivative...), the message names the mistake and its fix.
 """
-import contextlib
-import functools
 import math
 
 import torch
 
 from nncourse.checks import CheckFailure, check_close, check_shape, values_match
+from nncourse.forbid import forbidden  # noqa: F401 (the exercises import it from here)
 
 # float32 exp overflows to inf above this input
 EXP_OVERFLOW = math.log(torch.finfo(torch.float32).max)
@@ -68,36 +67,6 @@ def check_or_name(actual, expected, name, mistakes=None, atol=1e-5, rtol=1e-4, h
         if label:
             raise CheckFailure(f"{err}\nKnown mistake: {label}") from None
         raise
-
-
-@contextlib.contextmanager
-def forbidden(*names, reason="this exercise asks you to compute it by hand"):
-    """Inside the block, calling any of ``names`` (e.g. ``"torch.softmax"``) fails.
-
-    Used around a student's function call so that an exercise that asks for a formula
-    is not answered by the library function it is checked against.
-    """
-    saved = []
-
-    def blocker(path):
-        def blocked(*args, **kwargs):
-            raise CheckFailure(f"{path} is not allowed here: {reason}")
-        return blocked
-
-    try:
-        for path in names:
-            parts = path.split(".")
-            owner = functools.reduce(getattr, parts[1:-1], torch)
-            saved.append((owner, parts[-1], owner.__dict__.get(parts[-1], None),
-                          getattr(owner, parts[-1])))
-            setattr(owner, parts[-1], blocker(path))
-        yield
-    finally:
-        for owner, attr, own, _ in reversed(saved):
-            if own is None:
-                delattr(owner, attr)  # it was inherited: remove the shadowing blocker
-            else:
-                setattr(owner, attr, own)
 
 
 def _other_dims(x, dim):
