@@ -33,7 +33,7 @@ import sys
 import time
 
 from autograders import wire
-from autograders.twins import apply_state, snapshot, state_of
+from autograders.twins import apply_state, is_twin_kind, sendable, snapshot, state_of
 
 MAX_OUTPUT = 20_000
 REMOTE_DUNDERS = {"__dict__", "__name__", "__qualname__", "__module__", "__doc__",
@@ -93,8 +93,10 @@ class Connection:
         self.sock = _connect(path, deadline)
         self.mirrors, self.mirror_ids, self.seen = {}, {}, {}
         self.sending = []
+        self.arguments = set()  # ids of the lists and dicts passed in the request being sent
+        self.exposed = {}       # the test's own functions the kernel may call back
         self.blocked_seen = []
-        self.blocks = []  # (names, reason) of the forbidden() blocks open here
+        self.blocks = []  # (names, messages) of the forbidden() blocks open here
 
     def close(self):
         try:
@@ -110,7 +112,11 @@ class Connection:
             if object.__getattribute__(obj, "_conn") is not self:
                 raise TypeError("a handle from another kernel")
             return ("h", object.__getattribute__(obj, "_id"))
-        if not isinstance(obj, (torch.Tensor, torch.nn.Module, torch.optim.Optimizer)):
+        if _is_test_code(obj):
+            jid = len(self.exposed) + 1
+            self.exposed[jid] = obj
+            return ("j", jid)
+        if not (is_twin_kind(obj) or (id(obj) in self.arguments and not self.sending)):
             return None
         if self.sending and (self.sending[-1] is obj or (
                 isinstance(self.sending[-1], torch.Tensor) and isinstance(obj, torch.Tensor))):
@@ -123,11 +129,20 @@ class Connection:
         self.sending.append(obj)
         try:
             # the state inside: a tensor's gradient is not in its pickle
-            payload = wire.dump_request((obj, state_of(obj)), self._persistent_id)
+            payload = wire.dump_request((sendable(obj), state_of(obj)), self._persistent_id)
         finally:
             self.sending.pop()
         self.seen[mid] = snapshot(obj)
         return ("new", mid, payload)
+
+    def kernel_function(self, module, qualname):
+        """A function of the course's own package, in the student's kernel (for the
+        checks that watch the student's code run: ``nncourse.watching``)."""
+        return self.request(qualname, "function", module=module, name=qualname)
+
+    def register(self, mid, obj):
+        self.mirrors[mid], self.mirror_ids[id(obj)] = obj, mid
+        self.seen[mid] = snapshot(obj)
 
     def _changed(self):
         push = {}
@@ -141,14 +156,42 @@ class Connection:
     # -- one request
     def request(self, expr, op, **fields):
         import torch
-        request = dict(fields, op=op, push=self._changed())
+        request = dict(fields, op=op)
         if op == "call":
             request["grad"] = torch.is_grad_enabled()
             request["device"] = str(torch.get_default_device())
             request["blocked"] = [n for names, _ in self.blocks for n in names]
+            request["rng"] = torch.get_rng_state()  # one random stream, as in one process
+            self.arguments = {id(a) for a in list(fields["args"]) +
+                              list(fields["kwargs"].values()) if type(a) in (list, dict)}
+        try:
+            reply = self._exchange(expr, request)
+            while "callback" in reply:
+                reply = self._exchange(expr, self._callback(expr, reply["callback"]))
+        finally:
+            self.arguments = set()
+        blocked = [b for b in (reply.get("blocked") or []) if isinstance(b, str)]
+        if blocked:
+            from nncourse.checks import CheckFailure
+            self.blocked_seen.extend(blocked)
+            messages = {n: m for _, found in self.blocks for n, m in found.items()}
+            raise CheckFailure(messages.get(blocked[0], f"{blocked[0]} is not allowed here"))
+        error = reply.get("error")
+        if isinstance(error, dict):
+            kind = str(error.get("type") or "Exception")[:100]
+            text = f"{expr} raised {kind}: {str(error.get('message') or '')[:2000]}"
+            if error.get("where"):
+                text += f"\n  ({str(error['where'])[:300]})"
+            raise _student_error(kind, bool(error.get("builtin")), text)
+        return self.decode(reply.get("value"), expr)
+
+    def _exchange(self, expr, request):
+        """Send one request (with the twins changed here); return the kernel's reply,
+        with the twins it changed brought up to date here."""
+        request["push"] = self._changed()
         try:
             data = wire.dump_request(request, self._persistent_id)
-        except (TypeError, AttributeError, Exception) as exc:
+        except Exception as exc:  # noqa: BLE001
             raise TypeError(f"the test could not send {expr} to the kernel: {exc}") from None
         try:
             self.sock.settimeout(max(0.01, self.deadline - time.monotonic()))
@@ -166,25 +209,40 @@ class Connection:
             obj = self.mirrors.get(mid)
             if obj is not None and isinstance(state, dict):
                 try:
-                    apply_state(obj, state)
-                except (RuntimeError, TypeError, ValueError):
-                    pass  # a twin the student's code reshaped: the test sees the old one
+                    apply_state(obj, state, lambda x: self.decode(x, expr))
+                except (RuntimeError, TypeError, ValueError, KeyError, AttributeError):
+                    pass  # a twin the student's code broke: the test sees its last state
                 self.seen[mid] = snapshot(obj)
-        blocked = [b for b in (reply.get("blocked") or []) if isinstance(b, str)]
-        if blocked:
-            from nncourse.checks import CheckFailure
-            self.blocked_seen.extend(blocked)
-            reason = next((r for names, r in self.blocks if blocked[0] in names), "")
-            raise CheckFailure(f"{blocked[0]} is not allowed here" +
-                               (f": {reason}" if reason else ""))
-        error = reply.get("error")
-        if isinstance(error, dict):
-            kind = str(error.get("type") or "Exception")[:100]
-            text = f"{expr} raised {kind}: {str(error.get('message') or '')[:2000]}"
-            if error.get("where"):
-                text += f"\n  ({str(error['where'])[:300]})"
-            raise _student_error(kind, bool(error.get("builtin")), text)
-        return self.decode(reply.get("value"), expr)
+        import torch
+        if isinstance(reply.get("rng"), torch.Tensor):
+            try:
+                torch.set_rng_state(reply["rng"])
+            except (RuntimeError, TypeError):
+                pass
+        if "callback" in reply and not isinstance(reply["callback"], dict):
+            raise StudentError(f"{expr}: the kernel sent an unreadable reply")
+        return reply
+
+    def _callback(self, expr, callback):
+        """Run the test's own function that the student's code called; the request that
+        answers it."""
+        obj = self.exposed.get(callback.get("id"))
+        try:
+            if obj is None:
+                raise LookupError("no such object of the test")
+            if callback.get("kind") == "getattr":
+                name = str(callback.get("name"))
+                if name.startswith("_"):
+                    raise AttributeError(name)
+                result = getattr(obj, name)
+            else:
+                args = self.decode(callback.get("args") or (), expr)
+                kwargs = self.decode(callback.get("kwargs") or {}, expr)
+                result = obj(*args, **(kwargs if isinstance(kwargs, dict) else {}))
+            return {"op": "callback_result", "value": result}
+        except Exception as exc:  # noqa: BLE001: the student's code gets it
+            return {"op": "callback_result",
+                    "error": {"type": type(exc).__name__, "message": str(exc)[:2000]}}
 
     def decode(self, obj, expr, depth=0):
         import torch
@@ -203,7 +261,12 @@ class Connection:
         if kind == "mirror":
             return self.mirrors[obj["id"]]
         if kind == "tensor":
-            return _tensor(obj)
+            t = _tensor(obj)
+            if isinstance(obj.get("twin"), int):
+                self.register(obj["twin"], t)
+            return t
+        if kind == "module":
+            return self._module(obj, expr)
         if kind == "numpy":
             return obj["data"].numpy()
         if kind in ("set", "frozenset"):
@@ -221,6 +284,39 @@ class Connection:
         if kind is None and not obj:
             return {}
         raise StudentError(f"{expr}: the kernel sent an unreadable value")
+
+
+    def _module(self, obj, expr):
+        """One of torch's own layers, made by the student's code, rebuilt here from its
+        settings (data only) and its parameters; from now on a twin."""
+        import torch
+        cls = _local_class([str(obj.get("class"))])
+        if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)
+                and cls.__module__.startswith(("torch.nn.", "torchvision.", "nncourse."))):
+            raise StudentError(f"{expr}: the kernel sent an unreadable layer")
+        module = cls.__new__(cls)
+        torch.nn.Module.__init__(module)
+        attrs = self.decode(obj.get("attrs") or {}, expr)
+        for key, val in (attrs.items() if isinstance(attrs, dict) else ()):
+            if isinstance(key, str) and key not in ("_parameters", "_buffers", "_modules") \
+                    and not key.endswith("hooks"):
+                module.__dict__[key] = val
+        apply_state(module, obj.get("state") or {}, lambda x: self.decode(x, expr))
+        if isinstance(obj.get("twin"), int):
+            self.register(obj["twin"], module)
+        return module
+
+
+def _is_test_code(obj):
+    """A function or class the test cell defined (or an instance of one): it cannot be
+    pickled by name, and it is the test's code, so it stays with the judge."""
+    import types
+    if isinstance(obj, types.MethodType):
+        obj = obj.__func__
+    if not isinstance(obj, (types.FunctionType, type)):
+        obj = type(obj)
+    module = getattr(obj, "__module__", None)
+    return module == "__main__" or "<locals>" in getattr(obj, "__qualname__", "")
 
 
 def _connect(path, deadline):
@@ -352,6 +448,10 @@ class Remote:
 
     def __len__(self):
         return self._builtin("len")
+
+    def __next__(self):
+        expr = object.__getattribute__(self, "_expr")
+        return self._ask(f"next({expr})", "next")
 
     def __bool__(self):
         return self._builtin("bool")
@@ -512,7 +612,7 @@ def run_cell(setup, source, grade_id, path, timeout, shared=None):
     ``shared``, a folder the student's kernel sees at the same path."""
     import tempfile
 
-    from nncourse import forbid
+    from nncourse import forbid, watching
     deadline = time.monotonic() + timeout
     verdict = {"grade_id": grade_id, "passed": False, "output": "", "ename": None,
                "evalue": None, "flagged": []}
@@ -523,6 +623,7 @@ def run_cell(setup, source, grade_id, path, timeout, shared=None):
         namespace = Namespace(conn)
         namespace["__name__"] = "__main__"
         tempfile.tempdir = shared
+        watching.RUN_IN_KERNEL = conn.kernel_function
         with contextlib.redirect_stdout(out):
             forbid.REMOTE_BLOCKS = conn.blocks
             exec(compile(setup, "<setup>", "exec"), namespace)
@@ -538,6 +639,7 @@ def run_cell(setup, source, grade_id, path, timeout, shared=None):
             verdict["flagged"] = list(dict.fromkeys(conn.blocked_seen))
             conn.close()
         forbid.REMOTE_BLOCKS = []
+        watching.RUN_IN_KERNEL = None
         tempfile.tempdir = None
     verdict["output"] = out.getvalue()[:MAX_OUTPUT]
     return verdict

@@ -13,14 +13,17 @@ arguments in place behaves as it does in the notebook.
 Nothing here decides anything: the student's code can change this module as it likes and
 only changes what it claims.
 """
+import builtins
 import functools
+import importlib
+import inspect
 import os
 import socket
 import sys
 import traceback
 
 from autograders import wire
-from autograders.twins import apply_state, plain_tensor, snapshot, state_of
+from autograders.twins import apply_state, is_twin_kind, plain_tensor, snapshot, state_of
 
 MAX_ITEMS = 100_000
 BUILTINS = {"len": len, "bool": bool, "repr": repr, "str": str, "int": int,
@@ -32,9 +35,33 @@ class Blocked(Exception):
     """A function the exercise forbids was called."""
 
 
+class JudgeObject:
+    """A function or object of the test that the judge keeps (it is the test's code):
+    calling it, or reading a public attribute, asks the judge."""
+
+    def __init__(self, server, jid):
+        self._server, self._jid = server, jid
+
+    def __call__(self, *args, **kwargs):
+        return self._server.callback(self._jid, "call", args=args, kwargs=kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._server.callback(self._jid, "getattr", name=name)
+
+    def __repr__(self):
+        return f"<the test's object {self._jid}>"
+
+
+class CallbackError(Exception):
+    """The test's own function raised an exception when the student's code called it."""
+
+
 class Server:
-    def __init__(self, namespace):
+    def __init__(self, namespace, conn=None):
         self.namespace = namespace
+        self.conn = conn
         self.handles = {}   # id -> object, kept alive for the judge
         self.twins = {}     # id the judge gave -> our copy of its object
         self.twin_ids = {}  # id(our copy) -> that id
@@ -48,16 +75,45 @@ class Server:
             return self.handles[pid[1]]
         if kind == "m":
             return self.twins[pid[1]]
+        if kind == "j":
+            return JudgeObject(self, pid[1])
         if kind == "new":
             obj, state = wire.load_request(pid[2], self.persistent_load)
             apply_state(obj, state)
-            self.twins[pid[1]] = obj
-            self.twin_ids[id(obj)] = pid[1]
-            self.seen[pid[1]] = snapshot(obj)
+            self.register(pid[1], obj)
             return obj
         raise wire.WireError(f"unknown reference {kind!r}")
 
+    def register(self, mid, obj):
+        self.twins[mid] = obj
+        self.twin_ids[id(obj)] = mid
+        self.seen[mid] = snapshot(obj)
+
     # -- values sent back
+    def encode_member(self, obj):
+        """A member of a twin's state: a twin by reference; a new tensor or one of torch's
+        own layers by value, and from now on a twin (ids below zero are ours)."""
+        import torch
+        mine = self.twin_ids.get(id(obj))
+        if mine is not None and self.twins.get(mine) is obj:
+            return {wire.MARK: "mirror", "id": mine}
+        if isinstance(obj, torch.Tensor):
+            encoded = self.encode(obj, "fetch")
+            mid = -(len(self.twins) + 1)
+            self.register(mid, obj)
+            return dict(encoded, twin=mid)
+        if isinstance(obj, torch.nn.Module) and _rebuildable(type(obj)):
+            attrs = {k: v for k, v in vars(obj).items() if k not in MODULE_STATE
+                     and _plain(v)}
+            encoded = {wire.MARK: "module",
+                       "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
+                       "attrs": self.encode(attrs, "fetch"),
+                       "state": state_of(obj, self.encode_member)}
+            mid = -(len(self.twins) + 1)
+            self.register(mid, obj)
+            return dict(encoded, twin=mid)
+        return self.encode(obj, "fetch")
+
     def encode(self, obj, mode, depth=0):
         """``mode``: "ref" (attributes, items: a handle unless immutable), "call" (values
         unless they need the kernel: modules, tensors in a graph), "fetch" (values)."""
@@ -142,19 +198,67 @@ class Server:
     # -- the requests
     def sync_out(self):
         changes = {}
-        for mid, obj in self.twins.items():
+        for mid, obj in list(self.twins.items()):
             now = snapshot(obj)
             if now != self.seen.get(mid):
                 self.seen[mid] = now
-                changes[mid] = state_of(obj)
+                changes[mid] = state_of(obj, self.encode_member)
         return changes
 
-    def run(self, request):
+    def callback(self, jid, kind, **fields):
+        """Ask the judge to run its own function (or read its attribute); meanwhile,
+        answer what the judge asks."""
+        message = {"callback": {"id": jid, "kind": kind, "name": fields.get("name"),
+                                "args": self.encode(tuple(fields.get("args", ())), "call"),
+                                "kwargs": self.encode(dict(fields.get("kwargs", {})),
+                                                      "call")},
+                   "sync": self.sync_out()}
+        wire.send_bytes(self.conn, wire.dump_reply(message))
+        while True:
+            request = wire.load_request(wire.recv_bytes(self.conn, 1 << 34),
+                                        self.persistent_load)
+            if request.get("op") == "callback_result":
+                self._apply_push(request)
+                if "error" in request:
+                    error = request["error"]
+                    kind = getattr(builtins, str(error.get("type")), None)
+                    if not (isinstance(kind, type) and issubclass(kind, Exception)):
+                        kind = CallbackError
+                    raise kind(error["message"])
+                return request.get("value")
+            wire.send_bytes(self.conn, self.reply_to(request))
+
+    def _apply_push(self, request):
         for mid, state in (request.get("push") or {}).items():
             twin = self.twins.get(mid)
             if twin is not None:
                 apply_state(twin, state)
                 self.seen[mid] = snapshot(twin)
+
+    def reply_to(self, request):
+        self.blocked_calls.clear()
+        try:
+            reply = {"value": self.run(request)}
+            if request.get("op") == "call":
+                import torch
+                reply["rng"] = torch.get_rng_state()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 (SystemExit too: it is theirs)
+            reply = {"error": {"type": type(exc).__name__[:100],
+                               "builtin": type(exc).__module__ == "builtins",
+                               "message": str(exc)[:2000], "where": _where(exc)}}
+        reply["sync"] = self.sync_out()
+        reply["blocked"] = list(dict.fromkeys(self.blocked_calls))
+        try:
+            return wire.dump_reply(reply)
+        except Exception as exc:  # noqa: BLE001
+            return wire.dump_reply({"error": {
+                "type": "UnsendableResult", "builtin": False, "where": None,
+                "message": f"the result could not be sent ({type(exc).__name__})"}})
+
+    def run(self, request):
+        self._apply_push(request)
         op = request["op"]
         if op == "name":
             name = request["name"]
@@ -173,7 +277,10 @@ class Server:
             obj[request["key"]] = request["value"]
             return None
         if op == "call":
-            return self.encode(self.call(request), "call")
+            result = self.call(request)
+            if _rebuildable_tree(result):  # the judge gets its own copy, a twin
+                return self.encode_member(result)
+            return self.encode(result, "call")
         if op == "iter":
             items = []
             for item in obj:
@@ -181,6 +288,16 @@ class Server:
                 if len(items) > MAX_ITEMS:
                     raise ValueError(f"more than {MAX_ITEMS} items")
             return items
+        if op == "function":  # a watcher of the course's own (nncourse.watching)
+            module, qualname = str(request["module"]), str(request["name"])
+            if module.split(".")[0] != "nncourse":
+                raise ValueError(f"not one of the course's modules: {module}")
+            fn = importlib.import_module(module)
+            for part in qualname.split("."):
+                fn = getattr(fn, part)
+            return self.handle(inspect.unwrap(fn))
+        if op == "next":
+            return self.encode(next(obj), "ref")
         if op == "builtin":
             return self.encode(BUILTINS[request["fn"]](obj, *request.get("args", ())),
                                "fetch")
@@ -191,10 +308,39 @@ class Server:
     def call(self, request):
         import torch
         fn, args, kwargs = request["obj"], request["args"], request["kwargs"]
+        if isinstance(request.get("rng"), torch.Tensor):
+            torch.set_rng_state(request["rng"])
         with torch.set_grad_enabled(bool(request.get("grad", True))), \
                 _default_device(request.get("device")), \
                 _blocking(request.get("blocked") or (), self.blocked_calls):
             return fn(*args, **kwargs)
+
+
+MODULE_STATE = {"_parameters", "_buffers", "_modules", "training"}
+
+
+def _rebuildable(cls):
+    """torch's, torchvision's and the course's own layers: the judge rebuilds them from
+    their settings (their code is the judge's own)."""
+    return cls.__module__.startswith(("torch.nn.", "torchvision.", "nncourse.")) and \
+        "<" not in cls.__qualname__
+
+
+def _rebuildable_tree(obj):
+    import torch
+    return isinstance(obj, torch.nn.Module) and all(
+        _rebuildable(type(m)) and not (m._forward_hooks or m._forward_pre_hooks)
+        for m in obj.modules())
+
+
+def _plain(value, depth=0):
+    import torch
+    if value is None or isinstance(value, (bool, int, float, str, torch.dtype, torch.device,
+                                           torch.Size)):
+        return True
+    if isinstance(value, (tuple, list)) and depth < 3:
+        return all(_plain(v, depth + 1) for v in value)
+    return False
 
 
 def _default_device(name):
@@ -273,7 +419,7 @@ def serve(path, timeout=600, namespace=None):
         except OSError:
             pass
     conn.settimeout(None)
-    server = Server(namespace)
+    server = Server(namespace, conn)
     with conn:
         while True:
             try:
@@ -283,22 +429,4 @@ def serve(path, timeout=600, namespace=None):
             request = wire.load_request(data, server.persistent_load)
             if request.get("op") == "bye":
                 return
-            server.blocked_calls.clear()
-            try:
-                reply = {"value": server.run(request)}
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:  # noqa: BLE001 (SystemExit too: it is theirs)
-                reply = {"error": {"type": type(exc).__name__[:100],
-                                   "builtin": type(exc).__module__ == "builtins",
-                                   "message": str(exc)[:2000], "where": _where(exc)}}
-            reply["sync"] = server.sync_out()
-            reply["blocked"] = list(dict.fromkeys(server.blocked_calls))
-            try:
-                payload = wire.dump_reply(reply)
-            except Exception as exc:  # noqa: BLE001
-                payload = wire.dump_reply({"error": {
-                    "type": "UnsendableResult", "builtin": False, "where": None,
-                    "message": f"the result could not be sent ({type(exc).__name__})"}})
-            wire.send_bytes(conn, payload)
-
+            wire.send_bytes(conn, server.reply_to(request))

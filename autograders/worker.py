@@ -29,7 +29,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, List, Unicode
+from traitlets import Integer, Unicode
 
 from autograders.judge_client import JudgeFailed, JudgeKernel
 from autograders.result import JobResult, NotebookReport
@@ -55,7 +55,10 @@ class SafeExecute(Execute):
       exercises after the fatal cell are still graded;
     - a cell's output beyond ``max_output_bytes`` is dropped with a note (``print`` in a
       loop must not fill the grader's memory, the notebook or the gradebook);
-    - what happened is written as JSON to ``report_dir/<student>/<assignment>/<nb>.json``.
+    - what happened is written as JSON to ``report_dir/<student>/<assignment>/<nb>.json``;
+    - test cells never run in the student's kernel: a judge kernel of the notebook's own
+      runs each one, hidden tests included, and the cell's outputs are its verdict
+      (``autograders.judge``, ``autograders.judge_client``).
 
     A graded cell that is never run gets an error output, so nbgrader scores it zero (it
     would give full marks to a test cell without an error).
@@ -72,15 +75,10 @@ class SafeExecute(Execute):
                                help="output kept per cell").tag(config=True)
     max_restarts = Integer(3, help="fresh kernels after a dead one").tag(config=True)
     report_dir = Unicode("", help="where the per-notebook reports go").tag(config=True)
-    judged = List(Unicode(), help="assignments whose test cells the judge runs, outside "
-                  "the student's kernel (autograders.judge)").tag(config=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        if self._judge is not None:
-            job = self._judge.student_folder()
-        else:
-            job = tempfile.mkdtemp(prefix="nnk-", dir=self.job_root)
+        job = self._judge.student_folder()
         self._job_dirs.append(job)
         km.transport = "ipc"
         km.connection_file = os.path.join(job, "kernel.json")
@@ -180,21 +178,16 @@ class SafeExecute(Execute):
         self._job_dirs = []
         self.report = NotebookReport()
         started = time.time()
-        assignment = (resources or {}).get("nbgrader", {}).get("assignment")
-        self._judge = None
-        if assignment in self.judged:
-            self._judge = JudgeKernel(self.kernel_name, self.job_root, self.startup_timeout)
-            self._setup = "\n".join(
-                c.source for c in nb.cells if c.cell_type == "code"
-                and c.metadata.get("nbgrader", {}).get("locked")
-                and not c.metadata.get("nbgrader", {}).get("grade"))
+        self._judge = JudgeKernel(self.kernel_name, self.job_root, self.startup_timeout)
+        self._setup = "\n".join(  # the locked cells that are not tests (restored by nbgrader)
+            c.source for c in nb.cells if c.cell_type == "code"
+            and c.metadata.get("nbgrader", {}).get("locked")
+            and not c.metadata.get("nbgrader", {}).get("grade"))
         try:
-            if self._judge is not None:
-                run_sync(self._judge.start)()
+            run_sync(self._judge.start)()
             run_sync(self._run_all)()
         finally:
-            if self._judge is not None:
-                run_sync(self._judge.stop)()
+            run_sync(self._judge.stop)()
             for job in self._job_dirs:
                 shutil.rmtree(job, ignore_errors=True)
                 # the kernel's keeper removes its cgroups, unless it was killed first
@@ -312,10 +305,9 @@ class SafeExecute(Execute):
         """Run one cell; False when the kernel is dead or stuck and must be replaced."""
         cell = self.nb.cells[index]
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code" and self._judge is not None:
-            return await self._judged_cell(index)
         if meta.get("grade") and cell.cell_type == "code":
-            await self._tamper("guard")  # tests see the real torch and checks
+            await self._tamper("guard")  # notes (and undoes) what the student's code patched
+            return await self._judged_cell(index)
         self._cell_timed_out = False
         began = time.monotonic()
         try:
@@ -495,25 +487,10 @@ def course_config(course, settings):
     extra.SafeExecute.max_output_bytes = int(settings["max_output_bytes"])
     extra.SafeExecute.report_dir = str(course / "reports")
     extra.SafeExecute.job_root = settings["job_root"]
-    extra.SafeExecute.judged = judged_assignments(settings["sources"])
     extra.GenerateFeedback.preprocessors = [GetGrades, FeedbackFilter,
                                             CSSHTMLHeaderPreprocessor]
     cfg.merge(extra)
     return cfg
-
-
-def judged_assignments(sources):
-    """The assignments whose source notebooks ask for the judge (``nncourse.judge`` in
-    their metadata): the instructor's copy decides, never the student's."""
-    import nbformat
-    judged = []
-    for aid, folder in sources.items():
-        for path in sorted(Path(folder).glob("*.ipynb")):
-            meta = nbformat.read(path, as_version=4).metadata.get("nncourse", {})
-            if meta.get("judge"):
-                judged.append(aid)
-                break
-    return judged
 
 
 def write_kernelspec(folder, zygote_socket):

@@ -13,12 +13,12 @@ instead, say which mistake it is and how to fix it:
 - ``builtin_losses_forbidden`` (and ``call_by_hand``) make an exercise that asks for a loss
   "by hand" fail with a clear message when the function calls torch's own loss.
 """
-import contextlib
 
 import torch
 import torch.nn.functional as F
 
 from nncourse.checks import CheckFailure, _passed, check_close, values_match
+from nncourse.forbid import forbidden
 
 SOFTMAX_BEFORE_CE = ("softmax was applied before cross-entropy: the loss takes raw logits "
                      "and applies log-softmax itself, so the probabilities went through "
@@ -333,29 +333,17 @@ def check_cross_entropy_grad(actual, logits, y, name="gradient", atol=1e-6, rtol
 # Exercises that ask for a loss by hand
 
 
-@contextlib.contextmanager
 def builtin_losses_forbidden(what="this exercise"):
     """Inside the block, calling one of torch's loss functions raises ``CheckFailure``.
 
-    Every ``F.*_loss`` function and every loss module ends in ``torch._C._nn``; replacing
-    those entries catches them all, however they were imported. They are put back on exit.
+    Every ``F.*_loss`` function and every loss module ends in ``torch._C._nn``; blocking
+    those entries catches them all, however they were imported.
     """
-    saved = {}
-    for attr, shown in BUILTIN_LOSSES.items():
-        if hasattr(torch._C._nn, attr):
-            saved[attr] = getattr(torch._C._nn, attr)
-
-            def refuse(*args, _shown=shown, **kwargs):
-                raise CheckFailure(f"{what} asks you to compute the loss by hand, but "
-                                   f"{_shown} was called: build it from tensor operations "
-                                   "(log_softmax, indexing, abs, pow, sum, mean)")
-
-            setattr(torch._C._nn, attr, refuse)
-    try:
-        yield
-    finally:
-        for attr, original in saved.items():
-            setattr(torch._C._nn, attr, original)
+    paths = {f"torch._C._nn.{attr}": shown for attr, shown in BUILTIN_LOSSES.items()
+             if hasattr(torch._C._nn, attr)}
+    return forbidden(*paths, shown=paths,
+                     reason=f"{what} asks you to compute the loss by hand: build it from "
+                            "tensor operations (log_softmax, indexing, abs, pow, sum, mean)")
 
 
 ERROR_HINTS = {

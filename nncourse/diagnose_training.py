@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from nncourse.checks import CheckFailure, _passed
+from nncourse.watching import watches_student_code
 
 # What the watcher writes down, one entry per event.
 BACKWARD = "backward"              # a backward pass reached a cleared .grad
@@ -135,14 +136,19 @@ class ModeWatcher:
 
     def eval_problems(self, training_after, training_before=True):
         """Mistakes of an evaluation function, given the model's mode after it ran."""
-        found = []
-        if any(training for training, _ in self.calls):
-            found.append(EVAL_IN_TRAIN_MODE)
-        if any(grad for _, grad in self.calls):
-            found.append(EVAL_WITH_GRAD)
-        if training_before and not training_after:
-            found.append(MODE_NOT_RESTORED)
-        return found
+        return eval_problems(self.calls, training_after, training_before)
+
+
+def eval_problems(calls, training_after, training_before=True):
+    """Mistakes of an evaluation function: ``calls`` are ``ModeWatcher.calls``."""
+    found = []
+    if any(training for training, _ in calls):
+        found.append(EVAL_IN_TRAIN_MODE)
+    if any(grad for _, grad in calls):
+        found.append(EVAL_WITH_GRAD)
+    if training_before and not training_after:
+        found.append(MODE_NOT_RESTORED)
+    return found
 
 
 class RecordingLoss(nn.Module):
@@ -161,7 +167,12 @@ class RecordingLoss(nn.Module):
         return loss
 
     def weighted_mean(self):
-        return sum(v * n for v, n in zip(self.values, self.sizes)) / max(sum(self.sizes), 1)
+        return weighted_mean(self.values, self.sizes)
+
+
+def weighted_mean(values, sizes):
+    """The mean loss of an epoch: each batch's loss weighted by its size."""
+    return sum(v * n for v, n in zip(values, sizes)) / max(sum(sizes), 1)
 
 
 def _raise(problems, what):
@@ -183,13 +194,12 @@ def _as_number(value, name):
     return float(value)
 
 
-def _check_mean(result, recording, name, rtol):
-    expected = recording.weighted_mean()
+def _check_mean(result, values, sizes, name, rtol):
+    expected = weighted_mean(values, sizes)
     if math.isclose(result, expected, rel_tol=rtol, abs_tol=1e-6):
         return
     message = (f"{name} returned {result:.6g}, but the mean training loss of the epoch "
                f"(each batch's loss weighted by its size) is {expected:.6g}")
-    values, sizes = recording.values, recording.sizes
     if values and math.isclose(result, sum(values) / len(values), rel_tol=rtol):
         message += ("\nHint: that is the plain mean of the batch losses; the last batch "
                     "is smaller, so weight each loss by len(y) and divide by the number "
@@ -202,8 +212,7 @@ def _check_mean(result, recording, name, rtol):
     raise CheckFailure(message)
 
 
-def _check_per_step(result, recording, name, rtol):
-    values = recording.values
+def _check_per_step(result, values, name, rtol):
     if len(result) != len(values):
         raise CheckFailure(f"{name} returned {len(result)} losses, but {len(values)} "
                            "training steps ran: return one loss per step")
@@ -224,6 +233,33 @@ def check_training_loop(train_fn, net, loader, loss_fn, optimizer, *args,
     (weighted by batch size); a returned list must hold each step's loss. Returns the
     result, with losses as floats.
     """
+    seen = watch_training(train_fn, net, loader, loss_fn, optimizer, *args)
+    if seen["crashed"]:
+        _raise([STEP_BEFORE_BACKWARD + " (here step() changed the weights in place "
+                "after the forward pass had saved them, so backward() failed)"],
+               f"{name} crashed in loss.backward()")
+    problems = list(seen["problems"])
+    if seen["modes"] and not any(training for training, _ in seen["modes"]):
+        problems.append(TRAIN_IN_EVAL_MODE)
+    if problems:
+        _raise(problems, f"{name} runs, but the loop has a mistake")
+    result, values, sizes = seen["result"], seen["values"], seen["sizes"]
+    if isinstance(result, (list, tuple)):
+        _check_per_step(result, values, name, rtol)
+        result = [_as_number(v, name) for v in result]
+        summary = f"{len(result)} losses, the last {result[-1]:.4f}" if result else "no loss"
+    else:
+        result = _as_number(result, name)
+        _check_mean(result, values, sizes, name, rtol)
+        summary = f"mean loss {result:.4f}"
+    _passed(f"{name}: zero_grad, backward and step in the right order; {summary}", quiet)
+    return result
+
+
+@watches_student_code
+def watch_training(train_fn, net, loader, loss_fn, optimizer, *args):
+    """Run ``train_fn`` with its loss recorded and its loop and modes watched; return what
+    was seen, as data (beside the student's code: see ``nncourse.watching``)."""
     recording = RecordingLoss(loss_fn)
     with LoopWatcher(net, optimizer) as loop, ModeWatcher(net) as modes:
         try:
@@ -231,24 +267,19 @@ def check_training_loop(train_fn, net, loader, loss_fn, optimizer, *args,
         except RuntimeError as err:
             if "modified by an inplace operation" not in str(err):
                 raise
-            _raise([STEP_BEFORE_BACKWARD + " (here step() changed the weights in place "
-                    "after the forward pass had saved them, so backward() failed)"],
-                   f"{name} crashed in loss.backward()")
-    problems = loop.problems()
-    if modes.calls and not any(training for training, _ in modes.calls):
-        problems.append(TRAIN_IN_EVAL_MODE)
-    if problems:
-        _raise(problems, f"{name} runs, but the loop has a mistake")
-    if isinstance(result, (list, tuple)):
-        _check_per_step(result, recording, name, rtol)
-        result = [_as_number(v, name) for v in result]
-        summary = f"{len(result)} losses, the last {result[-1]:.4f}" if result else "no loss"
-    else:
-        result = _as_number(result, name)
-        _check_mean(result, recording, name, rtol)
-        summary = f"mean loss {result:.4f}"
-    _passed(f"{name}: zero_grad, backward and step in the right order; {summary}", quiet)
-    return result
+            return {"crashed": True}
+    return {"crashed": False, "result": result, "problems": loop.problems(),
+            "modes": modes.calls, "values": recording.values, "sizes": recording.sizes}
+
+
+@watches_student_code
+def watch_evaluation(eval_fn, net, *args):
+    """Run ``eval_fn(net, *args)`` from training mode with the modes watched; return what
+    was seen, as data (beside the student's code: see ``nncourse.watching``)."""
+    net.train()
+    with ModeWatcher(net) as modes:
+        result = eval_fn(net, *args)
+    return {"result": result, "modes": modes.calls, "training_after": net.training}
 
 
 def check_evaluation(eval_fn, net, *args, name="evaluate", quiet=False):
@@ -257,12 +288,11 @@ def check_evaluation(eval_fn, net, *args, name="evaluate", quiet=False):
     Fails, naming the mistake, when the model is in training mode during evaluation, when
     autograd is on, or when the model is not put back into training mode afterwards.
     """
-    net.train()
-    with ModeWatcher(net) as modes:
-        result = eval_fn(net, *args)
-    if not modes.calls:
+    seen = watch_evaluation(eval_fn, net, *args)
+    result = seen["result"]
+    if not seen["modes"]:
         raise CheckFailure(f"{name} never called the model")
-    problems = modes.eval_problems(training_after=net.training, training_before=True)
+    problems = eval_problems(seen["modes"], seen["training_after"], training_before=True)
     if problems:
         _raise(problems, f"{name} runs, but it has a mistake")
     _passed(f"{name}: eval mode, no autograd, training mode restored", quiet)

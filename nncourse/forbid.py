@@ -14,16 +14,22 @@ import torch
 from nncourse.checks import CheckFailure
 
 REASON = "this exercise asks you to compute it yourself"
-REMOTE_BLOCKS = None  # the judge's list of (names, reason) for the blocks open now
+REMOTE_BLOCKS = None  # the judge's list of (names, message) for the blocks open now
+
+
+def refusal(path, reason=REASON, shown=None):
+    """The message for a call of the forbidden ``path``."""
+    return f"{(shown or {}).get(path, path)} is not allowed here: {reason}"
 
 
 @contextlib.contextmanager
-def forbidden(*names, reason=REASON):
+def forbidden(*names, reason=REASON, shown=None):
     """Inside the block, calling any of ``names`` (dotted paths from ``torch``, such as
-    ``"torch.softmax"`` or ``"torch.Tensor.backward"``) fails with a message naming it;
-    they are put back afterwards, whatever happens."""
+    ``"torch.softmax"``, ``"torch.Tensor.backward"`` or ``"torch._C._nn.mse_loss"``) fails
+    with a message naming it (as ``shown`` spells it, if given); they are put back
+    afterwards, whatever happens."""
     if REMOTE_BLOCKS is not None:
-        REMOTE_BLOCKS.append((names, reason))
+        REMOTE_BLOCKS.append((names, {n: refusal(n, reason, shown) for n in names}))
         try:
             yield
         finally:
@@ -33,7 +39,7 @@ def forbidden(*names, reason=REASON):
 
     def blocker(path):
         def blocked(*args, **kwargs):
-            raise CheckFailure(f"{path} is not allowed here: {reason}")
+            raise CheckFailure(refusal(path, reason, shown))
         return blocked
 
     try:
