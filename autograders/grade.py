@@ -403,6 +403,8 @@ def status_of(entry, result):
             flags.append("output-truncated")
         for family in sorted(report.tamper):
             flags.append(f"tamper:{family}")
+        flags += [f"forbidden-call:{c}" for c in report.flagged]
+        flags += [f"judge-error:{c}" for c in report.judge_errors]
     for status in reversed(RUN_STATUS_ORDER):
         if status in found:
             return status, _unique(flags)

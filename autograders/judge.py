@@ -534,14 +534,17 @@ for _name, _op in [("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt)
 
 def value(obj):
     """``obj`` with every handle to plain data replaced by that data, fetched from the
-    kernel; handles to other objects (modules, functions) stay handles."""
+    kernel; handles to other objects (modules, functions) stay handles. A container with
+    no handle inside is returned as it is (the same object)."""
     if type(obj) is Remote:
         expr = object.__getattribute__(obj, "_expr")
         return obj._ask(expr, "fetch")
     if type(obj) in (list, tuple):
-        return type(obj)(value(v) for v in obj)
+        items = [value(v) for v in obj]
+        return obj if all(a is b for a, b in zip(items, obj)) else type(obj)(items)
     if type(obj) is dict:
-        return {k: value(v) for k, v in obj.items()}
+        items = {k: value(v) for k, v in obj.items()}
+        return obj if all(items[k] is v for k, v in obj.items()) else items
     return obj
 
 

@@ -395,7 +395,7 @@ def _where(exc):
         return None
     frame = lines[-1]
     code = (frame.line or "").strip()
-    return f"in {frame.name}, line {frame.lineno}: {code}"[:300]
+    return (f"in {frame.name}, line {frame.lineno}" + (f": {code}" if code else ""))[:300]
 
 
 def serve(path, timeout=600, namespace=None):

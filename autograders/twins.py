@@ -51,12 +51,24 @@ def _signature(obj, depth=0):
     return (id(obj), obj) if isinstance(obj, (int, float, str, bool, type(None))) else id(obj)
 
 
+def _content(t):
+    """A fingerprint of a tensor's values: ``p.data -= ...`` changes them without a
+    version bump."""
+    import torch
+    if t.is_meta:
+        return None
+    flat = t.detach().reshape(-1)
+    if flat.device.type != "cpu":
+        flat = flat.cpu()
+    return hash(flat.contiguous().view(torch.uint8).numpy().tobytes())
+
+
 def snapshot(obj):
     import torch
     if isinstance(obj, torch.Tensor):
         grad = obj.grad if obj.is_leaf else None
-        return (obj._version, obj.requires_grad, tuple(obj.shape),
-                None if grad is None else (id(grad), grad._version))
+        return (obj._version, obj.requires_grad, tuple(obj.shape), _content(obj),
+                None if grad is None else (id(grad), grad._version, _content(grad)))
     if isinstance(obj, torch.nn.Module):
         return (obj.training, tuple((k, id(v)) for k, v in obj._modules.items()),
                 tuple((k, id(v)) for k, v in obj._parameters.items()),

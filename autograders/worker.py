@@ -583,6 +583,24 @@ def _converter(kind, student, assignment):
     return converter
 
 
+def flag_for_review(db_url, result):
+    """A cell where the judge saw a forbidden call scores zero and waits for a human in
+    formgrader (the student's kernel could have hidden the call: a finding, not a proof)."""
+    from nbgrader.api import Gradebook
+
+    flagged = {(nb, cell) for nb, report in result.reports.items() for cell in report.flagged}
+    if not flagged:
+        return
+    with Gradebook(db_url) as gb:
+        for nb, cell in flagged:
+            try:
+                grade = gb.find_grade(cell, nb, result.assignment, result.student)
+            except Exception:
+                continue
+            grade.needs_manual_grade = True
+        gb.db.commit()
+
+
 def read_grades(db_url, result):
     """Put the grades, comments and timestamp of one submission into ``result``."""
     from nbgrader.api import Gradebook
@@ -628,9 +646,10 @@ def grade_job(job):
         clock = _Clock()
         _converter("autograde", student, assignment).start()
         clock.lap("autograde")
-        read_grades(_STATE["cfg"].CourseDirectory.db_url, result)
         for path in sorted((course / "reports" / student / assignment).glob("*.json")):
             result.reports[path.stem] = NotebookReport(**json.loads(path.read_text()))
+        flag_for_review(_STATE["cfg"].CourseDirectory.db_url, result)
+        read_grades(_STATE["cfg"].CourseDirectory.db_url, result)
         clock.lap("read")
         try:
             _converter("feedback", student, assignment).start()

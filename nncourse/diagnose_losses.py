@@ -341,9 +341,10 @@ def builtin_losses_forbidden(what="this exercise"):
     """
     paths = {f"torch._C._nn.{attr}": shown for attr, shown in BUILTIN_LOSSES.items()
              if hasattr(torch._C._nn, attr)}
-    return forbidden(*paths, shown=paths,
-                     reason=f"{what} asks you to compute the loss by hand: build it from "
-                            "tensor operations (log_softmax, indexing, abs, pow, sum, mean)")
+    return forbidden(*paths, shown=paths, reason=what,
+                     message="{reason} asks you to compute the loss by hand, but {name} was "
+                             "called: build it from tensor operations (log_softmax, "
+                             "indexing, abs, pow, sum, mean)")
 
 
 ERROR_HINTS = {

@@ -17,19 +17,22 @@ REASON = "this exercise asks you to compute it yourself"
 REMOTE_BLOCKS = None  # the judge's list of (names, message) for the blocks open now
 
 
-def refusal(path, reason=REASON, shown=None):
+MESSAGE = "{name} is not allowed here: {reason}"
+
+
+def refusal(path, reason=REASON, shown=None, message=MESSAGE):
     """The message for a call of the forbidden ``path``."""
-    return f"{(shown or {}).get(path, path)} is not allowed here: {reason}"
+    return message.format(name=(shown or {}).get(path, path), reason=reason)
 
 
 @contextlib.contextmanager
-def forbidden(*names, reason=REASON, shown=None):
+def forbidden(*names, reason=REASON, shown=None, message=MESSAGE):
     """Inside the block, calling any of ``names`` (dotted paths from ``torch``, such as
     ``"torch.softmax"``, ``"torch.Tensor.backward"`` or ``"torch._C._nn.mse_loss"``) fails
-    with a message naming it (as ``shown`` spells it, if given); they are put back
+    with ``message`` naming it (as ``shown`` spells it, if given); they are put back
     afterwards, whatever happens."""
     if REMOTE_BLOCKS is not None:
-        REMOTE_BLOCKS.append((names, {n: refusal(n, reason, shown) for n in names}))
+        REMOTE_BLOCKS.append((names, {n: refusal(n, reason, shown, message) for n in names}))
         try:
             yield
         finally:
@@ -39,7 +42,7 @@ def forbidden(*names, reason=REASON, shown=None):
 
     def blocker(path):
         def blocked(*args, **kwargs):
-            raise CheckFailure(refusal(path, reason, shown))
+            raise CheckFailure(refusal(path, reason, shown, message))
         return blocked
 
     try:

@@ -1,0 +1,350 @@
+"""The judge against a student's kernel, in one process: the kernel's side serves in a
+thread on a namespace that stands for the student's notebook.
+
+What a test cell sees of the student's objects (handles, twins, values), what comes back
+of what the student's code changed, how failures read, and what a hostile kernel cannot
+do to the judge (its replies are read with ``torch.load(weights_only=True)``).
+"""
+import io
+import os
+import pickle
+import socket
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+
+import pytest
+import torch
+
+from autograders import judge, kernel_server, wire
+
+SETUP = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prepared():
+    """``judge.prepare`` wraps the course's checks; put them back for the other tests."""
+    import importlib
+    import pkgutil
+
+    import nncourse
+    saved = {}
+    for info in pkgutil.iter_modules(nncourse.__path__):
+        module = importlib.import_module(f"nncourse.{info.name}")
+        saved[module] = dict(vars(module))
+    judge.prepare()
+    yield
+    for module, names in saved.items():
+        vars(module).clear()
+        vars(module).update(names)
+
+
+def _student(source):
+    """A notebook's namespace; its code is in linecache, as IPython puts a cell's."""
+    import linecache
+    source = SETUP + textwrap.dedent(source)
+    name = f"<cell {abs(hash(source))}>"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    namespace = {"__name__": "__main__"}
+    exec(compile(source, name, "exec"), namespace)
+    return namespace
+
+
+def _serving(namespace, timeout=30):
+    path = tempfile.mktemp(prefix="nnjt-", dir="/tmp")
+    thread = threading.Thread(target=kernel_server.serve, args=(path, timeout, namespace),
+                              daemon=True)
+    thread.start()
+    return path, thread
+
+
+def run(student, test, timeout=30):
+    """The verdict of ``test`` (a test cell) on the notebook ``student``."""
+    path, thread = _serving(_student(student))
+    verdict = judge.run_cell(SETUP, textwrap.dedent(test), "ex_test", path, timeout,
+                             shared=tempfile.gettempdir())
+    thread.join(5)
+    return verdict
+
+
+def passes(student, test):
+    verdict = run(student, test)
+    assert verdict["passed"], verdict
+    return verdict
+
+
+def test_student_functions_are_called_with_the_tests_inputs_and_results_come_back():
+    verdict = passes("""
+        def linear(x, W, b):
+            return x @ W.T + b
+    """, """
+        from nncourse.checks import check_close
+        X, W, b = torch.randn(5, 3), torch.randn(2, 3), torch.randn(2)
+        out = linear(X, W, b)
+        assert type(out) is torch.Tensor and out.shape == (5, 2)
+        check_close(out, F.linear(X, W, b), "linear(X, W, b)")
+    """)
+    assert "linear(X, W, b) matches" in verdict["output"]
+
+
+def test_a_wrong_answer_fails_with_the_checks_message():
+    verdict = run("""
+        def linear(x, W, b):
+            return x @ W.T
+    """, """
+        from nncourse.checks import check_close
+        X, W, b = torch.randn(5, 3), torch.randn(2, 3), torch.randn(2)
+        check_close(linear(X, W, b), F.linear(X, W, b), "linear(X, W, b)")
+    """)
+    assert not verdict["passed"] and verdict["ename"] == "CheckFailure"
+    assert "linear(X, W, b): values differ" in verdict["evalue"]
+
+
+def test_changes_in_place_come_back_to_the_tests_objects():
+    passes("""
+        def step(params, state, lr):
+            for p in params:
+                buf = state.setdefault("momentum", torch.zeros_like(p))
+                buf.add_(p.grad)
+                p.data -= lr * buf
+
+        def freeze(net):
+            net[0].requires_grad_(False)
+            net.eval()
+            return net
+    """, """
+        w = torch.ones(3, requires_grad=True)
+        w.grad = torch.full((3,), 2.0)
+        state = {}
+        step([w], state, 0.5)
+        step([w], state, 0.5)
+        assert torch.equal(w.detach(), torch.tensor([-2.0, -2.0, -2.0])), w
+        assert torch.equal(state["momentum"], torch.full((3,), 4.0)), state
+        net = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+        assert freeze(net) is net
+        assert not net.training and not net[1].training
+        assert [p.requires_grad for p in net.parameters()] == [False, False, True, True]
+    """)
+
+
+def test_a_layer_the_student_replaced_is_rebuilt_here_from_data():
+    passes("""
+        def replace_head(net, n):
+            net[-1] = nn.Linear(net[-1].in_features, n)
+            return net
+    """, """
+        net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 10))
+        first = net[0]
+        replace_head(net, 5)
+        assert type(net[-1]) is nn.Linear and net[-1].out_features == 5
+        assert net[0] is first
+        X = torch.randn(2, 3)
+        expected = net[2](torch.relu(net[0](X)))  # the judge's own layers compute it
+        assert torch.equal(net(X), expected)
+    """)
+
+
+def test_torch_layers_come_back_as_the_judges_own_and_student_classes_stay_handles():
+    passes("""
+        def make_net():
+            return nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3))
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+
+            def forward(self, x):
+                return self.fc(x)
+    """, """
+        from nncourse.checks import count_params
+        net = make_net()
+        assert type(net) is nn.Sequential and type(net[0]) is nn.Conv2d
+        assert net(torch.randn(5, 1, 4, 4)).shape == (5, 3)
+        mine = Net()
+        assert type(mine) is judge.Remote and isinstance(mine, nn.Module)
+        assert isinstance(mine.fc, nn.Module) and mine.fc.out_features == 2
+        assert count_params(mine) == 10
+        W, b = mine.fc.weight, mine.fc.bias
+        X = torch.randn(3, 4)
+        assert torch.allclose(mine(X), X @ W.T + b)
+    """.replace("judge.Remote", "__import__('autograders.judge').judge.Remote"))
+
+
+def test_gradients_flow_both_ways():
+    passes("""
+        class Scale(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(n))
+
+            def forward(self, x):
+                return x * self.weight
+
+        def my_loss(out, y):
+            return ((out - y) ** 2).sum()
+    """, """
+        scale = Scale(3)
+        X = torch.randn(4, 3)
+        with torch.no_grad():
+            scale.weight.copy_(torch.tensor([1.0, 2.0, 3.0]))
+        scale(X).sum().backward()
+        assert torch.allclose(scale.weight.grad, X.sum(0))
+        net = nn.Linear(3, 1)
+        y = torch.randn(4, 1)
+        my_loss(net(X), y).backward()  # the student's loss, the judge's graph
+        expected = torch.autograd.grad(((net(X) - y) ** 2).sum(), net.weight)[0]
+        assert torch.allclose(net.weight.grad, expected)
+    """)
+
+
+def test_an_exception_in_the_students_code_says_which_call_and_where():
+    verdict = run("""
+        def conv(x, weight):
+            return x @ weight
+    """, """
+        conv(torch.randn(2, 3, 9, 11), torch.randn(4, 3, 3, 3))
+    """)
+    assert not verdict["passed"] and verdict["ename"] == "RuntimeError"
+    assert verdict["evalue"].startswith(
+        "conv(a tensor of shape (2, 3, 9, 11), a tensor of shape (4, 3, 3, 3)) raised "
+        "RuntimeError")
+    assert "return x @ weight" in verdict["evalue"]
+
+
+def test_a_test_expecting_a_value_error_from_the_student_still_catches_it():
+    passes("""
+        def check(n):
+            if n < 0:
+                raise ValueError("negative")
+            return n
+    """, """
+        try:
+            check(-1)
+            raised = False
+        except ValueError:
+            raised = True
+        assert raised
+    """)
+
+
+def test_a_missing_name_is_told_plainly():
+    verdict = run("x = 1\n", "TwoLayerNet(2, 3, 4)\n")
+    assert verdict["ename"] == "NameError"
+    assert "TwoLayerNet is not defined in your notebook" in verdict["evalue"]
+
+
+def test_the_tests_own_functions_are_called_back_not_copied():
+    passes("""
+        def build_and_run(make_model, x):
+            return make_model()(x)
+
+        def peek(fn):
+            try:
+                return fn.__globals__
+            except AttributeError:
+                return "refused"
+    """, """
+        secret = "expected values of the hidden tests"
+        def make_model():
+            return nn.Linear(2, 1)
+        assert build_and_run(make_model, torch.randn(3, 2)).shape == (3, 1)
+        assert peek(make_model) == "refused"
+    """)
+
+
+def test_a_forbidden_call_fails_the_cell_and_is_flagged():
+    verdict = run("""
+        def softmax(x):
+            return torch.softmax(x, dim=-1)
+    """, """
+        from nncourse.forbid import forbidden
+        with forbidden("torch.softmax"):
+            softmax(torch.randn(3))
+    """)
+    assert not verdict["passed"] and verdict["flagged"] == ["torch.softmax"]
+    assert "torch.softmax is not allowed here" in verdict["evalue"]
+
+
+def test_code_that_does_not_finish_runs_out_of_time():
+    path, thread = _serving(_student("import time\ndef slow():\n    time.sleep(30)\n"))
+    began = time.monotonic()
+    verdict = judge.run_cell(SETUP, "slow()\n", "ex_test", path, 2)
+    assert time.monotonic() - began < 10
+    assert verdict["ename"] == "StudentTimeout" and "did not finish" in verdict["evalue"]
+
+
+# ----------------------------------------------------------------------------------------
+# A kernel that lies
+
+
+def _fake_kernel(replies):
+    """A socket that answers every request with the next of ``replies`` (raw bytes)."""
+    path = tempfile.mktemp(prefix="nnjt-", dir="/tmp")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            for reply in replies:
+                try:
+                    wire.recv_bytes(conn, 1 << 30)
+                    conn.sendall(reply)
+                except OSError:
+                    return
+    threading.Thread(target=serve, daemon=True).start()
+    return path
+
+
+class Explode:
+    def __reduce__(self):
+        return (os.system, (f"touch {tempfile.gettempdir()}/nnjt-pwned",))
+
+
+def test_a_kernel_that_sends_a_pickle_gets_nowhere():
+    marker = os.path.join(tempfile.gettempdir(), "nnjt-pwned")
+    if os.path.exists(marker):
+        os.unlink(marker)
+    payload = pickle.dumps({"value": Explode()})
+    buffer = io.BytesIO()
+    torch.save({"value": 1}, buffer)  # a valid torch file whose pickle is replaced
+    path = _fake_kernel([wire.HEADER.pack(len(payload)) + payload])
+    verdict = judge.run_cell(SETUP, "assert f() == 1\n", "ex_test", path, 5)
+    assert not verdict["passed"] and "unreadable" in verdict["evalue"]
+    assert not os.path.exists(marker)
+
+
+def test_a_kernel_that_sends_too_much_is_cut_off():
+    path = _fake_kernel([wire.HEADER.pack(wire.MAX_REPLY_BYTES + 1)])
+    verdict = judge.run_cell(SETUP, "f()\n", "ex_test", path, 5)
+    assert not verdict["passed"] and "stopped answering" in verdict["evalue"]
+
+
+def test_a_kernel_that_claims_a_right_answer_is_checked_like_any_answer():
+    """A replaced server may answer anything; the judge compares it with its own
+    expected value, so a made-up tensor fails like a wrong answer."""
+    made_up = wire.dump_reply({"value": {wire.MARK: "tensor", "data": torch.zeros(5, 2),
+                                         "rg": False, "param": False, "grad": None}})
+    name = wire.dump_reply({"value": {wire.MARK: "remote", "id": 1, "mro": [],
+                                      "type": "function"}})
+    framed = [wire.HEADER.pack(len(r)) + r for r in (name, made_up)]
+    verdict = judge.run_cell(SETUP, textwrap.dedent("""
+        from nncourse.checks import check_close
+        X, W, b = torch.randn(5, 3), torch.randn(2, 3), torch.randn(2)
+        check_close(linear(X, W, b), F.linear(X, W, b), "linear")
+    """), "ex_test", _fake_kernel(framed), 5)
+    assert not verdict["passed"] and verdict["ename"] == "CheckFailure"
+
+
+def test_the_kernels_side_never_needs_the_judges_modules():
+    """What the student's kernel imports to serve: no judge, no checks' verdicts."""
+    import subprocess
+    code = ("import sys, autograders.kernel_server; "
+            "print(sorted(m for m in sys.modules if m.startswith('autograders')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "autograders.judge" not in out
