@@ -33,7 +33,8 @@ import sys
 import time
 
 from autograders import wire
-from autograders.twins import apply_state, is_twin_kind, sendable, snapshot, state_of
+from autograders.twins import (content, apply_state, is_twin_kind, sendable, snapshot,
+                               state_of)
 
 MAX_OUTPUT = 20_000
 REMOTE_DUNDERS = {"__dict__", "__name__", "__qualname__", "__module__", "__doc__",
@@ -94,6 +95,7 @@ class Connection:
         self.mirrors, self.mirror_ids, self.seen = {}, {}, {}
         self.sending = []
         self.arguments = set()  # ids of the lists and dicts passed in the request being sent
+        self.inputs = {}        # id -> (tensor, fingerprint) of the data passed in it
         self.exposed = {}       # the test's own functions the kernel may call back
         self.blocked_seen = []
         self.blocks = []  # (names, messages) of the forbidden() blocks open here
@@ -162,20 +164,30 @@ class Connection:
             request["device"] = str(torch.get_default_device())
             request["blocked"] = [n for names, _ in self.blocks for n in names]
             request["rng"] = torch.get_rng_state()  # one random stream, as in one process
-            self.arguments = {id(a) for a in list(fields["args"]) +
-                              list(fields["kwargs"].values()) if type(a) in (list, dict)}
+            given = list(fields["args"]) + list(fields["kwargs"].values())
+            self.arguments = {id(a) for a in given if type(a) in (list, dict)}
+            self.inputs = {id(t): (t, fingerprint(t)) for t in _data_in(given)}
         try:
             reply = self._exchange(expr, request)
             while "callback" in reply:
                 reply = self._exchange(expr, self._callback(expr, reply["callback"]))
+            # what a test passes as data must stay as it was: the test's expected values
+            # are computed from it (an answer that zeroes its inputs would match them)
+            changed = [t for t, before in self.inputs.values() if fingerprint(t) != before]
         finally:
-            self.arguments = set()
+            self.arguments, self.inputs = set(), {}
         blocked = [b for b in (reply.get("blocked") or []) if isinstance(b, str)]
         if blocked:
             from nncourse.checks import CheckFailure
             self.blocked_seen.extend(blocked)
             messages = {n: m for _, found in self.blocks for n, m in found.items()}
             raise CheckFailure(messages.get(blocked[0], f"{blocked[0]} is not allowed here"))
+        if changed and not isinstance(reply.get("error"), dict):
+            from nncourse.checks import CheckFailure
+            raise CheckFailure(
+                f"{expr} changed its input {describe(changed[0])} in place: leave the "
+                "inputs as they are and return a new tensor (out-of-place operations, "
+                "not x.add_(...), x[...] = ... or x.data)")
         error = reply.get("error")
         if isinstance(error, dict):
             kind = str(error.get("type") or "Exception")[:100]
@@ -307,6 +319,23 @@ class Connection:
         return module
 
 
+def _data_in(values, depth=0):
+    """The tensors among a call's arguments that are data, not state: no Parameter, no
+    tensor that requires a gradient (those a student's step may update), none inside a
+    dict (a state the student's code fills), at most one list deep."""
+    import torch
+    for v in values:
+        if isinstance(v, torch.Tensor):
+            if not isinstance(v, torch.nn.Parameter) and not v.requires_grad:
+                yield v
+        elif type(v) in (list, tuple) and depth == 0:
+            yield from _data_in(v, depth + 1)
+
+
+def fingerprint(t):
+    return (tuple(t.shape), t.dtype, content(t))
+
+
 def _is_test_code(obj):
     """A function or class the test cell defined (or an instance of one): it cannot be
     pickled by name, and it is the test's code, so it stays with the judge."""
@@ -320,6 +349,8 @@ def _is_test_code(obj):
 
 
 def _connect(path, deadline):
+    """Connect to the kernel serving on ``path``; the grader leaves ``path + ".gone"``
+    when the kernel's serve request ended without serving (the notebook broke it)."""
     while True:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -327,6 +358,10 @@ def _connect(path, deadline):
             return sock
         except OSError:
             sock.close()
+            if os.path.exists(path + ".gone"):
+                raise StudentError("the notebook's code stopped the grader's request to "
+                                   "run the tests (an input or AST transformer, a "
+                                   "patched IPython?): nothing could be tested") from None
             if time.monotonic() > deadline:
                 raise StudentTimeout("the kernel did not get ready to be judged") from None
             time.sleep(0.002)

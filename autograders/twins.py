@@ -51,7 +51,7 @@ def _signature(obj, depth=0):
     return (id(obj), obj) if isinstance(obj, (int, float, str, bool, type(None))) else id(obj)
 
 
-def _content(t):
+def content(t):
     """A fingerprint of a tensor's values: ``p.data -= ...`` changes them without a
     version bump."""
     import torch
@@ -67,8 +67,8 @@ def snapshot(obj):
     import torch
     if isinstance(obj, torch.Tensor):
         grad = obj.grad if obj.is_leaf else None
-        return (obj._version, obj.requires_grad, tuple(obj.shape), _content(obj),
-                None if grad is None else (id(grad), grad._version, _content(grad)))
+        return (obj._version, obj.requires_grad, tuple(obj.shape), content(obj),
+                None if grad is None else (id(grad), grad._version, content(grad)))
     if isinstance(obj, torch.nn.Module):
         return (obj.training, tuple((k, id(v)) for k, v in obj._modules.items()),
                 tuple((k, id(v)) for k, v in obj._parameters.items()),

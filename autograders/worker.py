@@ -14,6 +14,7 @@ a class of untrusted notebooks (see its docstring), on the grading kernel of
 ``autograders.kernel_proxy`` (forked from the zygote when there is one).
 """
 import ast
+import asyncio
 import json
 import logging
 import os
@@ -349,9 +350,14 @@ class SafeExecute(Execute):
         serve = self.kc.execute(
             f"__import__('autograders.kernel_server', fromlist=['serve']).serve({path!r}, "
             f"{timeout})", silent=True, store_history=False, allow_stdin=False)
+        judging = asyncio.ensure_future(self._judge.judge(self._setup, cell.source, name,
+                                                          path, shared, timeout))
+        serving = asyncio.ensure_future(self._reply_to(serve, timeout + 5))
+        await asyncio.wait([judging, serving], return_when=asyncio.FIRST_COMPLETED)
+        if serving.done() and not judging.done():  # served already, or never will
+            Path(path + ".gone").touch()
         try:
-            verdict = await self._judge.judge(self._setup, cell.source, name, path, shared,
-                                              timeout)
+            verdict = await judging
         except JudgeFailed as exc:
             verdict = {"passed": False, "output": "", "ename": "JudgeError",
                        "evalue": f"this cell could not be judged: {exc}", "flagged": []}
@@ -367,8 +373,11 @@ class SafeExecute(Execute):
         cell.execution_count = None
         if verdict.get("flagged"):
             self.report.flagged[name] = verdict["flagged"][:20]
-        served = await self._reply_to(serve, 5)
-        if served is not None:
+        await asyncio.wait([serving], timeout=5)
+        if not serving.done():
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
+        elif serving.result() is not None:
             return True
         if not await self.kc.is_alive():
             self._kernel_died(index)

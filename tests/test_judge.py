@@ -129,6 +129,25 @@ def test_changes_in_place_come_back_to_the_tests_objects():
     """)
 
 
+def test_an_answer_that_changes_its_input_in_place_is_told_so():
+    """Else zeroing the inputs and returning zeros would match an expected value the test
+    computes from the same inputs after the call."""
+    verdict = run("""
+        def linear(x, W, b):
+            for t in (x, W, b):
+                t.zero_()
+            return torch.zeros(x.shape[0], W.shape[0])
+    """, """
+        from nncourse.checks import check_close
+        X, W, b = torch.randn(5, 3), torch.randn(2, 3), torch.randn(2)
+        check_close(linear(X, W, b), F.linear(X, W, b), "linear(X, W, b)")
+    """)
+    assert not verdict["passed"]
+    assert verdict["evalue"].startswith(
+        "linear(a tensor of shape (5, 3), a tensor of shape (2, 3), a tensor of shape (2,)) "
+        "changed its input a tensor of shape (5, 3) in place")
+
+
 def test_a_layer_the_student_replaced_is_rebuilt_here_from_data():
     passes("""
         def replace_head(net, n):
