@@ -257,7 +257,6 @@ class Connection:
                     "error": {"type": type(exc).__name__, "message": str(exc)[:2000]}}
 
     def decode(self, obj, expr, depth=0):
-        import torch
         if depth > 25:
             raise StudentError(f"{expr}: a value nested too deeply")
         if isinstance(obj, list):

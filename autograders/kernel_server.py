@@ -23,7 +23,7 @@ import sys
 import traceback
 
 from autograders import wire
-from autograders.twins import apply_state, is_twin_kind, plain_tensor, snapshot, state_of
+from autograders.twins import apply_state, plain_tensor, snapshot, state_of
 
 MAX_ITEMS = 100_000
 BUILTINS = {"len": len, "bool": bool, "repr": repr, "str": str, "int": int,

@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import time
 import traceback
 from dataclasses import asdict

@@ -17,9 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nncourse.forbid import forbidden  # noqa: F401 (the exercises import it from here)
 from nncourse.checks import (
-    CheckFailure,
     check_shape,
     check_true,
     conv_formula,
@@ -29,6 +27,7 @@ from nncourse.checks import (
     pool_formula,
     pool_out_size,
 )
+from nncourse.forbid import forbidden  # noqa: F401 (the exercises import it from here)
 
 KINDS = ("conv", "pool", "transpose")
 
