@@ -8,10 +8,13 @@ student kernel serves on and the files the student's code writes for a test (the
 temporary folders go there), while the student's kernel sees only its own folder.
 """
 import ast
+import asyncio
 import os
 import shutil
 import tempfile
 import time
+
+from jupyter_core.utils import run_sync
 
 from autograders.sandbox import remove_cgroups
 
@@ -26,6 +29,19 @@ class JudgeKernel:
         self.startup_timeout = startup_timeout
         self.job = tempfile.mkdtemp(prefix="nnj-", dir=job_root)
         self.km = self.kc = None
+        self.started = None  # the start, a task of the event loop, once asked for
+        self.born = time.monotonic()
+
+    def age(self):
+        return time.monotonic() - self.born
+
+    def failed(self):
+        """Its start failed, or it died since."""
+        if self.started is None or not self.started.done():
+            return False
+        if self.started.cancelled() or self.started.exception() is not None:
+            return True
+        return not run_sync(self.km.is_alive)()
 
     async def start(self):
         from jupyter_client.manager import AsyncKernelManager
@@ -83,6 +99,8 @@ class JudgeKernel:
         return await self.ask(call, timeout + 30)
 
     async def stop(self):
+        if self.started is not None:
+            await asyncio.gather(self.started, return_exceptions=True)
         try:
             if self.kc is not None:
                 self.kc.stop_channels()

@@ -178,16 +178,18 @@ class SafeExecute(Execute):
         self._job_dirs = []
         self.report = NotebookReport()
         started = time.time()
-        self._judge = JudgeKernel(self.kernel_name, self.job_root, self.startup_timeout)
+        self._judge = _judge_for(self.kernel_name, self.job_root, self.startup_timeout,
+                                 self.notebook_timeout)
         self._setup = "\n".join(  # the locked cells that are not tests (restored by nbgrader)
             c.source for c in nb.cells if c.cell_type == "code"
             and c.metadata.get("nbgrader", {}).get("locked")
             and not c.metadata.get("nbgrader", {}).get("grade"))
         try:
-            run_sync(self._judge.start)()
             run_sync(self._run_all)()
         finally:
-            run_sync(self._judge.stop)()
+            if self._judge.started is not None and self._judge.started.done() and \
+                    self._judge.started.exception() is not None:
+                run_sync(self._judge.stop)()  # it failed: the next notebook starts another
             for job in self._job_dirs:
                 shutil.rmtree(job, ignore_errors=True)
                 # the kernel's keeper removes its cgroups, unless it was killed first
@@ -259,6 +261,8 @@ class SafeExecute(Execute):
 
     async def _run_all(self):
         """Run every cell; after a dead kernel, go on in a fresh one (a few times)."""
+        if self._judge.started is None:  # beside the student's kernel
+            self._judge.started = asyncio.ensure_future(self._judge.start())
         cells = self.nb.cells
         start, done = 0, []  # first cell still to run; cells run fine so far
         while start < len(cells):
@@ -349,8 +353,8 @@ class SafeExecute(Execute):
         serve = self.kc.execute(
             f"__import__('autograders.kernel_server', fromlist=['serve']).serve({path!r}, "
             f"{timeout})", silent=True, store_history=False, allow_stdin=False)
-        judging = asyncio.ensure_future(self._judge.judge(self._setup, cell.source, name,
-                                                          path, shared, timeout))
+        judging = asyncio.ensure_future(self._judge_when_started(cell.source, name, path,
+                                                                 shared, timeout))
         serving = asyncio.ensure_future(self._reply_to(serve, timeout + 5))
         await asyncio.wait([judging, serving], return_when=asyncio.FIRST_COMPLETED)
         if serving.done() and not judging.done():  # served already, or never will
@@ -387,6 +391,13 @@ class SafeExecute(Execute):
             return False
         self._timed_out(index, stuck=False)
         return True
+
+    async def _judge_when_started(self, source, name, path, shared, timeout):
+        try:
+            await self._judge.started
+        except Exception as exc:
+            raise JudgeFailed(f"the judge kernel did not start: {exc}") from None
+        return await self._judge.judge(self._setup, source, name, path, shared, timeout)
 
     async def _reply_to(self, msg_id, timeout):
         deadline = time.monotonic() + timeout
@@ -443,6 +454,32 @@ class SafeExecute(Execute):
             note = _error("KernelDied", "the kernel died while running this cell "
                                         "(os._exit, exit(), a crash or a signal)")
         cell.outputs = list(cell.get("outputs", [])) + [note]
+
+
+_JUDGE = {}
+
+
+def _judge_for(kernel_name, job_root, startup_timeout, notebook_timeout):
+    """This worker's judge kernel, kept for the notebooks that follow (it holds nothing of
+    a student's between them: each test cell starts from a fresh run of the setup cell).
+    A fresh one when the last failed, or when a whole notebook would no longer fit in
+    what its proxy allows a kernel (``AUTOGRADERS_HARD_LIMIT``, wall and CPU seconds)."""
+    judge = _JUDGE.get("kernel")
+    lifetime = float(os.environ.get("AUTOGRADERS_HARD_LIMIT") or 0) or notebook_timeout + 60
+    if judge is not None and (judge.failed() or judge.age() > lifetime - notebook_timeout
+                              or judge.job_root != job_root):
+        run_sync(judge.stop)()
+        judge = None
+    if judge is None:
+        judge = _JUDGE["kernel"] = JudgeKernel(kernel_name, job_root, startup_timeout)
+    return judge
+
+
+def stop_judge():
+    """At the worker's end (and before a fresh judge)."""
+    judge = _JUDGE.pop("kernel", None)
+    if judge is not None:
+        run_sync(judge.stop)()
 
 
 class FeedbackFilter(NbGraderPreprocessor):
@@ -545,6 +582,8 @@ def init_worker(settings):
         logger.setLevel(logging.WARNING)
         logger.propagate = False
     _STATE.update(course=course, settings=settings, cfg=course_config(course, settings))
+    from multiprocessing.util import Finalize
+    Finalize(None, stop_judge, exitpriority=10)  # the judge kernel ends with the worker
     _cap_own_memory(settings["worker_memory"])
 
 

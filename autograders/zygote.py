@@ -36,7 +36,12 @@ PRELOAD = [
     "nncourse", "nncourse.checks", "nncourse.seeding", "nncourse.plotting",
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
     "matplotlib_inline.backend_inline", "IPython.core.interactiveshell",
-    "autograders.sandbox", "autograders.tamper",
+    "autograders.sandbox", "autograders.tamper", "autograders.kernel_server",
+    # what a judge kernel imports (autograders.judge.prepare): the checks of every chapter
+    "autograders.judge", "nncourse.convpool", "nncourse.data", "nncourse.diagnose_activations",
+    "nncourse.diagnose_linear", "nncourse.diagnose_losses", "nncourse.diagnose_normalization",
+    "nncourse.diagnose_training", "nncourse.models", "nncourse.photo", "nncourse.pretrained",
+    "nncourse.training", "nncourse.windows",
 ]
 
 
