@@ -9,14 +9,16 @@ Two complementary looks, both reported in the ``flags`` column of grades.csv:
   ``nbgrader``);
 - ``snapshot()``, ``guard()`` and ``changed()`` run inside the grading kernel: the grader
   notes which object every name of those modules (and of torch's classes) points to
-  before the student's code runs; before every test cell ``guard()`` puts back whatever
-  was rebound since (and the ``torch``, ``nn``, ``F``, ``np`` globals of the setup cell),
-  so hidden tests run against the real torch and checks; after the last cell
-  ``changed()`` says what was rebound, which also catches patches made through ``exec``
-  or ``getattr`` tricks.
+  before the student's code runs; before every test cell ``guard()`` notes and puts back
+  whatever was rebound since (and the ``torch``, ``nn``, ``F``, ``np`` globals of the
+  setup cell); after the last cell ``changed()`` says what was rebound, which also
+  catches patches made through ``exec`` or ``getattr`` tricks.
+
+This is detection, for a human to look at: the verdict does not depend on it, since the
+tests run in the judge (``autograders.judge``), out of the student's code's reach.
 
 Flags: ``tamper:torch``, ``tamper:numpy``, ``tamper:builtins``, ``tamper:checks``,
-``tamper:source``.
+``tamper:modules`` (``sys.modules`` changed), ``tamper:source``.
 """
 import ast
 import re
@@ -97,6 +99,8 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(target, ast.Starred):
             self._target(target.value)
             return
+        if isinstance(target, ast.Subscript) and _is_sys_modules(target.value):
+            self.flags.add("tamper:modules")
         if isinstance(target, (ast.Attribute, ast.Subscript)):
             fam = self.family(target)
             if fam:
@@ -168,6 +172,10 @@ class _Scanner(ast.NodeVisitor):
             fam = self.family(node.args[0])
             if fam:
                 self.flags.add(f"tamper:{fam}")
+        if isinstance(func, ast.Attribute) and _is_sys_modules(func.value) and name in (
+                "update", "setdefault", "pop", "popitem", "__setitem__", "__delitem__",
+                "clear"):
+            self.flags.add("tamper:modules")
         if isinstance(func, ast.Attribute) and name in ("update", "setdefault", "pop",
                                                         "__setitem__", "clear"):
             target = func.value  # vars(torch).update(...), torch.__dict__.update(...)
@@ -189,6 +197,14 @@ class _Scanner(ast.NodeVisitor):
     def visit_Constant(self, node):
         if isinstance(node.value, str) and SOURCE_WORDS.search(node.value):
             self.flags.add("tamper:source")
+
+
+def _is_sys_modules(node):
+    """``sys.modules`` (or ``__import__("sys").modules``)."""
+    return isinstance(node, ast.Attribute) and node.attr == "modules" and (
+        (isinstance(node.value, ast.Name) and node.value.id == "sys") or
+        (isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name) and
+         node.value.func.id == "__import__"))
 
 
 def scan(sources):

@@ -433,6 +433,9 @@ def test_tamper_scan_units():
         "tamper:checks"]
     assert scan(["open('/course/source/ch01_module/ch01_module.ipynb')"]) == ["tamper:source"]
     assert scan(["%time x = 1\nvars(torch)['relu'] = abs"]) == ["tamper:torch"]
+    assert scan(["import sys\nsys.modules.update(fake)"]) == ["tamper:modules"]
+    assert scan(["import sys\ndel sys.modules['torch']"]) == ["tamper:modules"]
+    assert scan(["import sys\nm = sys.modules.get('torch')"]) == []
 
 
 def test_lms_names_are_parsed(tmp_path):
@@ -480,3 +483,15 @@ def test_guard_puts_back_what_student_code_rebinds():
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_the_gradebook_schema_head_is_the_one_alembic_reports(tmp_path):
+    """``grade`` reads it in-process instead of nbgrader's ``alembic heads`` subprocess."""
+    from autograders.grade import alembic_head
+    import nbgrader
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(f"[alembic]\nscript_location = {Path(nbgrader.__file__).parent / 'alembic'}\n"
+                   f"sqlalchemy.url = sqlite:///{tmp_path / 'g.db'}\n")
+    out = subprocess.run([str(Path(sys.executable).parent / "alembic"), "-c", str(ini),
+                          "heads"], capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == alembic_head()
