@@ -48,8 +48,8 @@ def setup_lesson(seed=0):
     """What the first cell of every lesson calls: exact kernels, seeds, short printing.
 
     Lessons print tensors with 4 decimals so that CPU and GPU runs print the same digits.
+    Warnings stay on: a lesson shows what torch warns about (and says why).
     """
-    quiet_warnings()
     one_cpu_thread()
     set_deterministic()
     seed_everything(seed)
