@@ -737,7 +737,8 @@ def _timing(result):
     """Where a job's time went: worker steps (wall, cpu), kernel wall, cells."""
     if not result or result.error:
         return None
-    return dict(result.timing, kernel_wall=result.kernel_wall(), cells=result.cell_seconds())
+    return dict(result.timing, kernel_wall=result.kernel_wall(), cells=result.cell_seconds(),
+                judging=result.judge_seconds())
 
 
 def _rows_without_record(state):

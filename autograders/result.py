@@ -27,7 +27,8 @@ class NotebookReport:
     tamper: dict = field(default_factory=dict)      # family -> names changed
     flagged: dict = field(default_factory=dict)     # cell -> forbidden calls the judge saw
     judge_errors: list = field(default_factory=list)  # cells the judge could not judge
-    seconds: dict = field(default_factory=dict)     # cell -> wall seconds
+    seconds: dict = field(default_factory=dict)     # cell -> wall seconds in the kernel
+    judging: dict = field(default_factory=dict)     # test cell -> wall seconds judged
     events: list = field(default_factory=list)      # the kernel proxy's last events
     wall: float = 0.0
 
@@ -63,4 +64,9 @@ class JobResult:
         return round(sum(r.wall for r in self.reports.values()), 3)
 
     def cell_seconds(self):
+        """The student's cells, in their kernel: the work the grading cannot avoid."""
         return round(sum(sum(r.seconds.values()) for r in self.reports.values()), 3)
+
+    def judge_seconds(self):
+        """The test cells, run by the judge against the student's kernel."""
+        return round(sum(sum(r.judging.values()) for r in self.reports.values()), 3)

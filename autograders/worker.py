@@ -365,7 +365,7 @@ class SafeExecute(Execute):
             verdict = {"passed": False, "output": "", "ename": "JudgeError",
                        "evalue": f"this cell could not be judged: {exc}", "flagged": []}
             self.report.judge_errors.append(name)
-        self.report.seconds[name] = round(time.monotonic() - began, 3)
+        self.report.judging[name] = round(time.monotonic() - began, 3)
         outputs = []
         if verdict.get("output"):
             outputs.append(new_output("stream", name="stdout", text=verdict["output"]))

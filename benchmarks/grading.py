@@ -16,6 +16,9 @@ the class is a mix of correct and wrong work. Printed:
 - the per-notebook overhead of each: wall time per notebook beyond what its cells need in
   a warm kernel (``grade``: worker-seconds, wall time x workers, so the two compare per
   core; the whole run is included, start-up too);
+- where a notebook's time goes in the sandboxed ``grade`` (its cells, the judge's test
+  cells, kernel starts, nbgrader's converters, feedback), the run's phases, and the class
+  floor: the student cells' seconds divided by the workers, beside the wall time;
 - that both gave every submission the same score.
 
 Timings on a shared machine vary with its load: the CPU seconds show how much work each
@@ -141,8 +144,30 @@ def ours(submitted, work, workers, sandbox=True):
     return {"wall": wall, "cpu": cpu,
             "scores": {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows},
             "statuses": {r["status"] for r in rows},
-            "cells": [t["cells"] for t in timings], "jobs": jobs,
+            "cells": [t["cells"] for t in timings], "jobs": jobs, "timings": timings,
             "phases": state.get("last_run", {}).get("phases", {})}
+
+
+def per_notebook(run):
+    """Where a notebook's time goes, in the mean (seconds, wall): the student's cells, the
+    judge's test cells, the rest of the kernels' time (starting them, the judge's own
+    start when it is renewed), nbgrader's autograde converter around them, reading the
+    grades back, the feedback HTML, and the rest of the job (staging it into the worker's
+    course)."""
+    timings = [t for t in run["timings"] if "judging" in t]
+    if not timings:
+        return {}
+    mean = lambda key: statistics.mean(key(t) for t in timings)  # noqa: E731
+    steps = {
+        "student cells": mean(lambda t: t["cells"]),
+        "test cells (judge)": mean(lambda t: t["judging"]),
+        "kernels, the rest": mean(lambda t: t["kernel_wall"] - t["cells"] - t["judging"]),
+        "autograde converter": mean(lambda t: t["autograde"][0] - t["kernel_wall"]),
+        "read grades": mean(lambda t: t["read"][0]),
+        "feedback HTML": mean(lambda t: t["feedback"][0]),
+    }
+    steps["job, the rest"] = statistics.mean(run["jobs"]) - sum(steps.values())
+    return steps
 
 
 def main(argv=None):
@@ -200,6 +225,14 @@ def main(argv=None):
           f"per job once started {steady:.2f} s = {steady / floor:.2f} x floor")
     print(f"per notebook, CPU: stock {base['cpu'] / n:.2f} s, grade {mine['cpu'] / n:.2f} s "
           f"(everything included), floor {floor_cpu:.2f} s")
+    steps = per_notebook(mine)
+    class_floor = sum(mine["cells"]) / args.workers
+    print("sandboxed grade, per notebook (mean wall seconds in a worker):")
+    for name, seconds in steps.items():
+        print(f"  {name:<22} {seconds:6.3f}")
+    print(f"  run phases (s): {mine['phases']}")
+    print(f"class floor (student cells / workers): {class_floor:.1f} s against "
+          f"{mine['wall']:.1f} s wall = {mine['wall'] / class_floor:.1f}x the floor")
     differ = {k: (v, mine["scores"].get(k), bare["scores"].get(k))
               for k, v in base["scores"].items()
               if any(run["scores"].get(k) is None or abs(run["scores"][k] - v) > 1e-9
@@ -215,6 +248,7 @@ def main(argv=None):
                "stock_overhead": stock_overhead, "grade_overhead": grade_overhead,
                "cell_seconds_per_notebook": work,
                "grade_steady_overhead": steady, "same_scores": not differ,
+               "per_notebook": steps, "class_floor": class_floor,
                "load_average": os.getloadavg()[0]}
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
