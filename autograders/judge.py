@@ -680,14 +680,3 @@ def run_cell(setup, source, grade_id, path, timeout, shared=None):
         tempfile.tempdir = None
     verdict["output"] = out.getvalue()[:MAX_OUTPUT]
     return verdict
-
-
-def main():  # pragma: no cover - for a judge started by hand
-    import json
-    request = json.load(sys.stdin)
-    prepare()
-    print(json.dumps(run_cell(**request)))
-
-
-if __name__ == "__main__":
-    main()

@@ -19,6 +19,24 @@ from jupyter_core.utils import run_sync
 from autograders.sandbox import remove_cgroups
 
 
+async def shell_reply(kc, msg_id, timeout):
+    """The content of the kernel's reply to the request ``msg_id`` on the shell channel of
+    the client ``kc``; None when none came in ``timeout`` seconds or the kernel died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            msg = await kc.shell_channel.get_msg(timeout=left)
+        except Exception:
+            if not await kc.is_alive():
+                return None
+            continue
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return msg["content"]
+
+
 class JudgeFailed(RuntimeError):
     """The judge kernel did not give a verdict (it died or ran out of time)."""
 
@@ -56,30 +74,15 @@ class JudgeKernel:
         while True:
             if time.monotonic() > deadline or not await self.km.is_alive():
                 raise JudgeFailed("the judge kernel did not start")
-            if await self._reply(self.kc.kernel_info(), 0.5) is not None:
+            if await shell_reply(self.kc, self.kc.kernel_info(), 0.5) is not None:
                 break
         await self.ask("__import__('autograders.judge', fromlist=['prepare']).prepare()", 120)
-
-    async def _reply(self, msg_id, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                msg = await self.kc.shell_channel.get_msg(timeout=left)
-            except Exception:
-                if not await self.km.is_alive():
-                    return None
-                continue
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg["content"]
 
     async def ask(self, expression, timeout):
         """The value of ``expression`` in the judge kernel (a literal: a dict, a string)."""
         msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=False,
                                  user_expressions={"v": expression})
-        content = await self._reply(msg_id, timeout)
+        content = await shell_reply(self.kc, msg_id, timeout)
         if content is None:
             raise JudgeFailed("the judge kernel gave no answer in time")
         found = content.get("user_expressions", {}).get("v", {})

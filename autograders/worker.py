@@ -31,7 +31,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from autograders.judge_client import JudgeFailed, JudgeKernel
+from autograders.judge_client import JudgeFailed, JudgeKernel, shell_reply
 from autograders.result import JobResult, NotebookReport
 from autograders.sandbox import remove_cgroups
 from autograders.settings import DEFAULTS
@@ -229,19 +229,7 @@ class SafeExecute(Execute):
         """Run code in the kernel without output; return its reply content (or None)."""
         msg_id = self.kc.execute(code, silent=True, store_history=False,
                                  user_expressions=expressions or {}, allow_stdin=False)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                msg = await self.kc.shell_channel.get_msg(timeout=left)
-            except Exception:
-                if not await self.kc.is_alive():
-                    return None
-                continue
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg["content"]
+        return await shell_reply(self.kc, msg_id, timeout)
 
     async def _tamper(self, action):
         expr = f"__import__('autograders.tamper', fromlist=['{action}']).{action}()"
@@ -355,7 +343,7 @@ class SafeExecute(Execute):
             f"{timeout})", silent=True, store_history=False, allow_stdin=False)
         judging = asyncio.ensure_future(self._judge_when_started(cell.source, name, path,
                                                                  shared, timeout))
-        serving = asyncio.ensure_future(self._reply_to(serve, timeout + 5))
+        serving = asyncio.ensure_future(shell_reply(self.kc, serve, timeout + 5))
         await asyncio.wait([judging, serving], return_when=asyncio.FIRST_COMPLETED)
         if serving.done() and not judging.done():  # served already, or never will
             Path(path + ".gone").touch()
@@ -386,7 +374,7 @@ class SafeExecute(Execute):
             self._kernel_died(index)
             return False
         await self.km.interrupt_kernel()  # the student's code is still running
-        if await self._reply_to(serve, 5) is None:
+        if await shell_reply(self.kc, serve, 5) is None:
             self._timed_out(index, stuck=True)
             return False
         self._timed_out(index, stuck=False)
@@ -398,21 +386,6 @@ class SafeExecute(Execute):
         except Exception as exc:
             raise JudgeFailed(f"the judge kernel did not start: {exc}") from None
         return await self._judge.judge(self._setup, source, name, path, shared, timeout)
-
-    async def _reply_to(self, msg_id, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                msg = await self.kc.shell_channel.get_msg(timeout=left)
-            except Exception:
-                if not await self.kc.is_alive():
-                    return None
-                continue
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg["content"]
 
     def _may_restart(self, start):
         """Count a fresh kernel; past the limit the cells left are marked not run."""
