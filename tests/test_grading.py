@@ -20,6 +20,7 @@ import pytest
 
 from autograders import RELEASE, ROOT
 from autograders.sample import submissions as sample_submissions
+from notebook_cells import cell_index
 
 AID = "ch01_module"
 NB = f"{AID}.ipynb"
@@ -38,13 +39,6 @@ def release_nb():
 
 def reference_nb():
     return copy.deepcopy(sample_submissions(AID)["reference"][NB])
-
-
-def cell_index(nb, grade_id):
-    for i, cell in enumerate(nb.cells):
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return i
-    raise KeyError(grade_id)
 
 
 def with_answer(grade_id, code, base=None, where="before"):

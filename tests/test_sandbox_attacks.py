@@ -26,7 +26,6 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from autograders import RELEASE, ROOT, SOURCE
 from autograders.leaks import public_lines, secret_lines
 from autograders.sandbox import cgroup_dirs
 from autograders.sample import submissions as sample_submissions
+from notebook_cells import cell_index, guarded
 
 AID = "ch01_module"
 NB = f"{AID}.ipynb"
@@ -229,15 +229,7 @@ except OSError as exc:
 
 
 def _attack_cell(name):
-    body = PRELUDE + ATTACKS[name].replace("{mark}", MARK).replace("{delay}", str(DELAY_S))
-    body += "print('ATTACK DONE')\n"
-    return ("try:\n" + textwrap.indent(body, "    ") +
-            "except BaseException as exc:\n    print('ATTACK FAILED:', type(exc).__name__, exc)\n")
-
-
-def _cell_index(nb, grade_id):
-    return next(i for i, c in enumerate(nb.cells)
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return guarded(PRELUDE + ATTACKS[name].replace("{mark}", MARK).replace("{delay}", str(DELAY_S)))
 
 
 def _canaries():
@@ -250,7 +242,7 @@ def _build_class(folder, canaries):
     reference = sample_submissions(AID)["reference"][NB]
     for student in HONEST:
         nb = copy.deepcopy(reference)
-        cell = nb.cells[_cell_index(nb, "ex1_two_layer")]
+        cell = nb.cells[cell_index(nb, "ex1_two_layer")]
         cell.source = f"# {canaries[student]}\n" + cell.source
         (folder / student / AID).mkdir(parents=True)
         nbformat.write(nb, folder / student / AID / NB)
@@ -262,7 +254,7 @@ def _build_class(folder, canaries):
     (folder / "links-to-source" / AID / NB).symlink_to(SOURCE / AID / NB)
     for name in ATTACKS:
         nb = nbformat.read(RELEASE / AID / NB, as_version=4)
-        cell = nb.cells[_cell_index(nb, "ex1_two_layer")]
+        cell = nb.cells[cell_index(nb, "ex1_two_layer")]
         cell.source = _attack_cell(name)
         (folder / name / AID).mkdir(parents=True)
         nbformat.write(nb, folder / name / AID / NB)
@@ -273,10 +265,10 @@ def _broken_submissions():
     reference = sample_submissions(AID)["reference"][NB]
     text = nbformat.writes(reference)
     surrogate = copy.deepcopy(reference)
-    surrogate.cells[_cell_index(surrogate, "ex2_count")].source += "\nx = 'PLACEHOLDER'\n"
+    surrogate.cells[cell_index(surrogate, "ex2_count")].source += "\nx = 'PLACEHOLDER'\n"
     surrogate = json.dumps(surrogate).replace("PLACEHOLDER", "\\ud800").encode()
     deep = copy.deepcopy(reference)
-    deep.cells[_cell_index(deep, "ex2_count")].source += (
+    deep.cells[cell_index(deep, "ex2_count")].source += (
         "\ny = " + "(" * 100_000 + "1" + ")" * 100_000 + "\n")
     accented = text.replace("Exercise 1", "Exerc\u00eece 1")
     huge = copy.deepcopy(reference)
@@ -385,7 +377,7 @@ def _feedback(out, student):
 def _printed(out, student):
     """What the attack printed: the outputs of its cell in the autograded notebook."""
     nb = nbformat.read(out / "autograded" / student / AID / NB, as_version=4)
-    cell = nb.cells[_cell_index(nb, "ex1_two_layer")]
+    cell = nb.cells[cell_index(nb, "ex1_two_layer")]
     return "".join(o.get("text", "") for o in cell.get("outputs", []))
 
 

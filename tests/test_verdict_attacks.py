@@ -31,7 +31,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -41,6 +40,7 @@ import pytest
 from autograders import RELEASE, ROOT, SOURCE
 from autograders.leaks import public_lines, secret_lines
 from autograders.sample import submissions as sample_submissions
+from notebook_cells import cell_index, guarded
 
 AID = "ch01_module"
 NB = f"{AID}.ipynb"
@@ -427,15 +427,7 @@ HOLES = {}
 
 
 def _attack_cell(name):
-    body = "import os, sys\nimport nncourse\n" + ATTACKS[name].replace("{mark}", MARK)
-    body += "print('ATTACK DONE')\n"
-    return ("try:\n" + textwrap.indent(body, "    ") +
-            "except BaseException as exc:\n    print('ATTACK FAILED:', type(exc).__name__, exc)\n")
-
-
-def _cell_index(nb, grade_id):
-    return next(i for i, c in enumerate(nb.cells)
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return guarded("import os, sys\nimport nncourse\n" + ATTACKS[name].replace("{mark}", MARK))
 
 
 def _build_class(folder):
@@ -448,8 +440,8 @@ def _build_class(folder):
     for name in ATTACKS:
         nb = copy.deepcopy(wrong)
         for cell_id, source in OWN_ANSWERS.get(name, {}).items():
-            nb.cells[_cell_index(nb, cell_id)].source = source
-        cell = nb.cells[_cell_index(nb, EXERCISES[0])]
+            nb.cells[cell_index(nb, cell_id)].source = source
+        cell = nb.cells[cell_index(nb, EXERCISES[0])]
         cell.source = _attack_cell(name) + "\n" + cell.source
         (folder / name / AID).mkdir(parents=True)
         nbformat.write(nb, folder / name / AID / NB)
@@ -509,7 +501,7 @@ def _outputs(nb, test_cells=None):
 def _printed(out, student):
     """What the attack printed: the outputs of its cell in the autograded notebook."""
     nb = _autograded(out, student)
-    return _output_text_of(nb.cells[_cell_index(nb, EXERCISES[0])])
+    return _output_text_of(nb.cells[cell_index(nb, EXERCISES[0])])
 
 
 def _output_text_of(cell):

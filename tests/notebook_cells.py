@@ -1,0 +1,18 @@
+"""Helpers the grading tests share to build submissions: find a cell, wrap an attack."""
+import textwrap
+
+
+def cell_index(nb, grade_id):
+    """The index of the cell whose nbgrader grade id is ``grade_id``."""
+    for i, cell in enumerate(nb.cells):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return i
+    raise KeyError(grade_id)
+
+
+def guarded(body):
+    """An attack's code as a cell that says whether it ran to its end or failed (and
+    never stops the cells after it)."""
+    body += "print('ATTACK DONE')\n"
+    return ("try:\n" + textwrap.indent(body, "    ") +
+            "except BaseException as exc:\n    print('ATTACK FAILED:', type(exc).__name__, exc)\n")
