@@ -13,7 +13,7 @@ ifdef DEVICE
 export NNCOURSE_DEVICE := $(DEVICE)
 endif
 
-.PHONY: setup lab test test-lessons test-sources test-unit release mutants grade bundle \
+.PHONY: setup lab test test-lessons test-sources test-unit release prove grade bundle \
         benchmark-grading \
         benchmark execute clean check-device browser browser-any
 
@@ -65,8 +65,8 @@ test-lessons: $(STAMP) check-device
 release: $(STAMP)
 	$(BIN)/python -m autograders release
 
-mutants: $(STAMP)
-	$(BIN)/python -m autograders mutants --workers $(WORKERS)
+prove: $(STAMP)
+	$(BIN)/python -m autograders prove --workers $(WORKERS)
 
 # The student zip, dist/nn-course-student.zip: release/, lessons, nncourse, a student README.
 bundle: $(STAMP)

@@ -11,9 +11,9 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-# mutants.py holds plausible wrong answers for testing the tests: never for students.
+# mutants.py and alternatives.py hold answers for proving the tests: never for students.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
-                            "mutants.py"]
+                            "mutants.py", "alternatives.py"]
 # Students attach files; a runaway output file must not fill the grading disk (kB).
 c.CourseDirectory.max_file_size = 20000
 

@@ -1,10 +1,13 @@
-"""Instructor tooling for nn-course, built on nbgrader: release, mutants, grade, bundle."""
+"""Instructor tooling for nn-course, built on nbgrader: release, prove, grade, bundle."""
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source"
 RELEASE = ROOT / "release"
 NOTEBOOKS = ROOT / "notebooks"
+# Beside each source notebook: plausible wrong answers and other correct answers, which
+# prove the tests (``autograders.proof``). Both hold answers: never for students.
+PROOF_FILES = ("mutants.py", "alternatives.py")
 
 
 def assignments():

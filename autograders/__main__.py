@@ -10,11 +10,14 @@ def main(argv=None):
     p = sub.add_parser("release", help="regenerate release/ from source/ with nbgrader")
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
 
-    p = sub.add_parser("mutants", help="prove each exercise: reference, blank, mutants")
+    p = sub.add_parser("prove", aliases=["mutants"],
+                       help="prove each exercise both ways: reference and alternatives "
+                            "full marks, blank zero, mutants caught")
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--each", action="store_true",
-                   help="grade every mutant in its own notebook (slower; implies --stock)")
+                   help="grade every mutant and alternative in its own notebook "
+                        "(slower; implies --stock)")
     p.add_argument("--stock", action="store_true",
                    help="grade with the `nbgrader autograde` command (fresh kernels)")
 
@@ -34,9 +37,9 @@ def main(argv=None):
         for folder in release(args.assignments):
             print(f"released {folder}")
         return 0
-    if args.command == "mutants":
-        from autograders.mutants import main as mutants_main
-        return mutants_main(args.assignments, args.workers, args.each, args.stock)
+    if args.command in ("prove", "mutants"):
+        from autograders.proof import main as prove_main
+        return prove_main(args.assignments, args.workers, args.each, args.stock)
     if args.command == "grade":
         from autograders.grade import main as grade_main
         return grade_main(args)

@@ -32,7 +32,7 @@ except ModuleNotFoundError:      # Python 3.10: pytest, a course dependency, bri
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograders import NOTEBOOKS, RELEASE, ROOT
+from autograders import NOTEBOOKS, PROOF_FILES, RELEASE, ROOT
 
 NAME = "nn-course-student"
 DEFAULT_OUT = ROOT / "dist" / f"{NAME}.zip"
@@ -48,7 +48,7 @@ STUDENT_DATA_FILES = {
         ["jupyter/student/jupyter_server_config.d/nn-course-student.json"],
 }
 SKIP_PARTS = {".ipynb_checkpoints", "__pycache__", ".pytest_cache"}
-NEVER_SHIPPED = {"mutants.py", "gradebook.db", "nbgrader_config.py"}
+NEVER_SHIPPED = {*PROOF_FILES, "gradebook.db", "nbgrader_config.py"}
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 # Fixed timestamp and mode: the same files make the same zip.
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)

@@ -5,9 +5,12 @@
 - ``blank``: the release notebook untouched;
 - ``mutant-K``: the reference with the K-th plausible wrong answer of every exercise put
   in at once (mutants live in ``source/<assignment>/mutants.py``, one ``# %% [mutant
-  CELL] what it gets wrong`` block each).
+  CELL] what it gets wrong`` block each);
+- ``alternative-K``: the reference with the K-th other correct answer of every exercise
+  put in at once (``source/<assignment>/alternatives.py``, one ``# %% [alternative CELL]
+  how it differs`` block each).
 
-``autograders.mutants`` proves the tests with them, ``python -m autograders grade`` grades
+``autograders.proof`` proves the tests with them, ``python -m autograders grade`` grades
 them as its demo class, and the benchmarks and tests build their classes from them.
 """
 import re
@@ -17,26 +20,31 @@ import nbformat
 
 from autograders import RELEASE, SOURCE
 
-MUTANT = re.compile(r"^# %% \[mutant (?P<cell>[\w.-]+)\]\s*(?P<what>.*)$")
+BLOCK = re.compile(r"^# %% \[(?P<kind>mutant|alternative) (?P<cell>[\w.-]+)\]\s*(?P<what>.*)$")
 SOLUTION_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
 @dataclass
 class Mutant:
+    """One answer put in place of an answer cell: wrong (a mutant) or right (an
+    alternative)."""
     cell_id: str     # the answer cell it replaces
     description: str
     source: str
 
 
-def load_mutants(assignment_id):
-    """The mutants of an assignment: ``{answer cell id: [Mutant, ...]}``, in file order."""
-    path = SOURCE / assignment_id / "mutants.py"
+def load_answers(assignment_id, kind):
+    """The ``kind`` blocks (``mutant`` or ``alternative``) of an assignment, from
+    ``source/<assignment>/<kind>s.py``: ``{answer cell id: [Mutant, ...]}``, in file order."""
+    path = SOURCE / assignment_id / f"{kind}s.py"
     found = {}
     if not path.exists():
         return found
     current = None
-    for line in path.read_text().splitlines() + ["# %% [mutant END]"]:
-        match = MUTANT.match(line)
+    for line in path.read_text().splitlines() + [f"# %% [{kind} END]"]:
+        match = BLOCK.match(line)
+        if match and match["kind"] != kind:
+            raise ValueError(f"{path}: a '{match['kind']}' block in {kind}s.py: {line}")
         if match:
             if current:
                 current.source = current.source.strip("\n") + "\n"
@@ -45,6 +53,16 @@ def load_mutants(assignment_id):
         elif current:
             current.source += line + "\n"
     return found
+
+
+def load_mutants(assignment_id):
+    """The mutants of an assignment: ``{answer cell id: [Mutant, ...]}``, in file order."""
+    return load_answers(assignment_id, "mutant")
+
+
+def load_alternatives(assignment_id):
+    """The other correct answers of an assignment: ``{answer cell id: [Mutant, ...]}``."""
+    return load_answers(assignment_id, "alternative")
 
 
 def answer_text(source_cell_text):
@@ -78,9 +96,21 @@ def filled(release_nb, answers):
     return nb
 
 
+def _plans(blocks, ids_here, each):
+    """Which blocks go into which notebook: the K-th of every exercise together, or (each)
+    every block in a notebook of its own."""
+    if each:
+        return [{cid: m} for cid in ids_here for m in blocks[cid]]
+    rounds = max((len(blocks[cid]) for cid in ids_here), default=0)
+    return [{cid: blocks[cid][k] for cid in ids_here if k < len(blocks[cid])}
+            for k in range(rounds)]
+
+
 def submissions(assignment_id, each=False):
-    """The notebooks to grade: ``{student id: {notebook file name: notebook}}``."""
-    mutants = load_mutants(assignment_id)
+    """The notebooks to grade: ``{student id: {notebook file name: notebook}}``; each
+    mutant and alternative student also has ``"__plan__"``: ``{answer cell id: Mutant}``."""
+    kinds = {"mutant": load_mutants(assignment_id),
+             "alternative": load_alternatives(assignment_id)}
     result = {"reference": {}, "blank": {}}
     for src_path in sorted((SOURCE / assignment_id).glob("*.ipynb")):
         source_nb = nbformat.read(src_path, as_version=4)
@@ -88,15 +118,11 @@ def submissions(assignment_id, each=False):
         reference = reference_answers(source_nb)
         result["reference"][src_path.name] = filled(release_nb, reference)
         result["blank"][src_path.name] = release_nb
-        ids_here = [cid for cid in mutants if cid in reference]
-        if each:
-            plans = [{cid: m} for cid in ids_here for m in mutants[cid]]
-        else:
-            rounds = max((len(mutants[cid]) for cid in ids_here), default=0)
-            plans = [{cid: mutants[cid][k] for cid in ids_here if k < len(mutants[cid])}
-                     for k in range(rounds)]
-        for k, plan in enumerate(plans, start=1):
-            answers = dict(reference, **{cid: m.source for cid, m in plan.items()})
-            result.setdefault(f"mutant-{k}", {})[src_path.name] = filled(release_nb, answers)
-            result[f"mutant-{k}"].setdefault("__plan__", {}).update(plan)
+        for kind, blocks in kinds.items():
+            ids_here = [cid for cid in blocks if cid in reference]
+            for k, plan in enumerate(_plans(blocks, ids_here, each), start=1):
+                answers = dict(reference, **{cid: m.source for cid, m in plan.items()})
+                student = result.setdefault(f"{kind}-{k}", {})
+                student[src_path.name] = filled(release_nb, answers)
+                student.setdefault("__plan__", {}).update(plan)
     return result

@@ -31,7 +31,7 @@ FAMILIES = {
 SETUP_NAMES = {"torch": "torch", "nn": "torch", "F": "torch", "np": "numpy",
                "nncourse": "checks"}
 SOURCE_WORDS = re.compile(
-    r"(^|[/\\])(source|autograded|release)([/\\]|$)|gradebook|mutants\.py|nbgrader_config",
+    r"(^|[/\\])(source|autograded|release)([/\\]|$)|gradebook|mutants\.py|alternatives\.py|nbgrader_config",
     re.IGNORECASE)
 FORBIDDEN_IMPORTS = ("autograders", "nbgrader")
 # Builtins that tests call: a student's global of that name would change what tests see.

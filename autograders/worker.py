@@ -31,6 +31,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
+from autograders import PROOF_FILES
 from autograders.judge_client import JudgeFailed, JudgeKernel, shell_reply
 from autograders.result import JobResult, NotebookReport
 from autograders.sandbox import remove_cgroups
@@ -535,7 +536,7 @@ def init_worker(settings):
     for aid, folder in settings["sources"].items():
         # the assignment's extra files (not its notebooks: they hold the solutions)
         for path in Path(folder).rglob("*"):
-            if path.is_file() and path.suffix != ".ipynb" and path.name != "mutants.py":
+            if path.is_file() and path.suffix != ".ipynb" and path.name not in PROOF_FILES:
                 dest = course / "source" / aid / path.relative_to(folder)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(path, dest)

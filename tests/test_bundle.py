@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 from packaging.requirements import Requirement
 
-from autograders import NOTEBOOKS, RELEASE, ROOT, SOURCE, assignments
+from autograders import NOTEBOOKS, PROOF_FILES, RELEASE, ROOT, SOURCE, assignments
 from autograders.bundle import NAME, STUDENT_DATA_FILES, bundle, student_dependencies
 from autograders.leaks import public_lines
 from autograders.sample import reference_answer
@@ -119,10 +119,11 @@ def test_no_solution_no_hidden_test_no_mutant_inside(built):
         parts = Path(name).parts[1:]
         assert parts[0] not in {"source", "autograders", "tests", "submitted", "autograded",
                                 "feedback", "benchmarks"}, name
-        assert Path(name).name not in {"mutants.py", "gradebook.db"}, name
+        assert Path(name).name not in {*PROOF_FILES, "gradebook.db"}, name
     texts = {rel: path.read_text(errors="replace") for rel, path in _files(folder).items()}
     for rel, text in texts.items():
-        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "# %% [mutant"):
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "# %% [mutant",
+                       "# %% [alternative"):
             assert marker not in text, f"{marker} in {rel}"
     flat = {rel: "\n".join(line.strip() for line in text.splitlines())
             for rel, text in texts.items()}

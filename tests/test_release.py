@@ -4,7 +4,7 @@ import json
 import nbformat
 import pytest
 
-from autograders import RELEASE, SOURCE, assignments
+from autograders import PROOF_FILES, RELEASE, SOURCE, assignments
 from autograders.leaks import public_lines, secret_lines
 from autograders.release import release
 
@@ -42,8 +42,9 @@ def test_release_leaks_no_solution_and_no_hidden_test(src):
     assert not leaked, f"solution or hidden-test lines in release: {leaked[:5]}"
 
 
-def test_no_mutants_or_outputs_in_release():
-    assert not list(RELEASE.rglob("mutants.py"))
+def test_no_proof_files_or_outputs_in_release():
+    for name in PROOF_FILES:
+        assert not list(RELEASE.rglob(name)), name
     for path in RELEASE.rglob("*.ipynb"):
         nb = json.loads(path.read_text())
         for cell in nb["cells"]:

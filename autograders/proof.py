@@ -1,17 +1,19 @@
-"""Prove that every exercise's tests are fair, through real ``nbgrader autograde``.
+"""Prove that every exercise's tests are fair both ways, through real ``nbgrader autograde``.
 
-For each assignment three kinds of submission are graded:
+For each assignment four kinds of submission are graded:
 
 - ``reference``: the release notebook with every answer cell filled from source/: it must
   earn full marks;
+- ``alternative-K``: the reference with the K-th other correct answer of every exercise
+  put in at once (``source/<assignment>/alternatives.py``): it must earn full marks too;
 - ``blank``: the release notebook untouched: it must earn zero, without crashing;
 - ``mutant-K``: the reference with the K-th plausible wrong answer of every exercise put
   in at once (mutants live in ``source/<assignment>/mutants.py``); every exercise that a
   mutant replaces must lose points.
 
-Putting the K-th mutant of every exercise into one notebook keeps the number of kernels
+Putting the K-th block of every exercise into one notebook keeps the number of kernels
 (and torch imports) small; it is sound because a test cell may only use its own answer
-cell and the setup cell. ``--each`` grades every mutant in a notebook of its own instead.
+cell and the setup cell. ``--each`` grades every block in a notebook of its own instead.
 
 Two engines run nbgrader's autograding on them. The default is the class grader
 (``autograders.grade``): nbgrader's own Autograde converter in a worker process, on
@@ -30,7 +32,7 @@ import nbformat
 
 from autograders import SOURCE, assignments
 from autograders.nbgrader_cli import nbgrader, scratch_course
-from autograders.sample import load_mutants, submissions
+from autograders.sample import load_alternatives, load_mutants, submissions
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Proof:
     assignment: str
     exercises: list
     mutants: dict                                  # solution id -> [Mutant]
+    alternatives: dict                             # solution id -> [Mutant] (correct)
     scores: dict = field(default_factory=dict)     # student -> {test id: score}
     plans: dict = field(default_factory=dict)      # student -> {solution id: Mutant}
     problems: list = field(default_factory=list)
@@ -106,13 +109,15 @@ def grade_fast(assignment_id, folder, workers=1):
 
 
 def prove(assignment_id, each=False, workdir=None, stock=False, workers=1):
-    """Grade reference, blank and mutants of one assignment; return a ``Proof``."""
+    """Grade reference, alternatives, blank and mutants of one assignment; return a
+    ``Proof``."""
     src = sorted((SOURCE / assignment_id).glob("*.ipynb"))
     exercises = [e for p in src for e in exercises_of(nbformat.read(p, as_version=4))]
-    proof = Proof(assignment_id, exercises, load_mutants(assignment_id))
+    proof = Proof(assignment_id, exercises, load_mutants(assignment_id),
+                  load_alternatives(assignment_id))
     subs = submissions(assignment_id, each)
     plans = {student: notebooks.pop("__plan__", {}) for student, notebooks in subs.items()}
-    tmp = tempfile.mkdtemp(prefix=f"nncourse-mutants-{assignment_id}-", dir=workdir)
+    tmp = tempfile.mkdtemp(prefix=f"nncourse-proof-{assignment_id}-", dir=workdir)
     try:
         if stock or each:  # the sample class of the class grader has no --each form
             proof.scores = grade_stock(assignment_id, subs, tmp)
@@ -137,29 +142,47 @@ def _judge(proof):
             proof.problems.append(f"{ex.solution_id}: blank earns {blank:g}/{ex.points:g}")
         if not proof.mutants.get(ex.solution_id):
             proof.problems.append(f"{ex.solution_id}: has no mutant")
+        if not proof.alternatives.get(ex.solution_id):
+            proof.problems.append(f"{ex.solution_id}: has no alternative")
         for student, plan in proof.plans.items():
-            if ex.solution_id in plan and proof.earned(student, ex) >= ex.points:
-                proof.problems.append(
-                    f"{ex.solution_id}: mutant '{plan[ex.solution_id].description}' "
-                    f"earns full marks ({student})")
+            earned = proof.earned(student, ex)
+            if student.startswith("mutant-"):
+                if ex.solution_id in plan and earned >= ex.points:
+                    proof.problems.append(
+                        f"{ex.solution_id}: mutant '{plan[ex.solution_id].description}' "
+                        f"earns full marks ({student})")
+            elif student.startswith("alternative-") and earned < ex.points:
+                # every exercise of an alternative's notebook: one exercise's other answer
+                # must not cost marks anywhere
+                what = (f"alternative '{plan[ex.solution_id].description}'"
+                        if ex.solution_id in plan else "the reference (beside alternatives)")
+                proof.problems.append(f"{ex.solution_id}: {what} earns "
+                                      f"{earned:g}/{ex.points:g} ({student})")
 
 
 def table(proof):
-    """The per-exercise table: points earned by reference, blank and each mutant."""
-    mutant_students = [s for s in proof.plans if s.startswith("mutant-")]
+    """The per-exercise table: points earned by reference, blank, each alternative and
+    each mutant."""
     lines = [f"{proof.assignment}",
-             f"  {'exercise':<28}{'max':>5}{'ref':>6}{'blank':>7}  mutants (points earned)"]
+             f"  {'exercise':<28}{'max':>5}{'ref':>6}{'blank':>7}  "
+             "alternatives | mutants (points earned)"]
     for ex in proof.exercises:
-        cells = []
-        for student in mutant_students:
-            mutant = proof.plans[student].get(ex.solution_id)
-            if mutant:
-                earned = proof.earned(student, ex)
+        cells = {"alternative-": [], "mutant-": []}
+        for student, plan in proof.plans.items():
+            block = plan.get(ex.solution_id)
+            if not block:
+                continue
+            kind = "mutant-" if student.startswith("mutant-") else "alternative-"
+            earned = proof.earned(student, ex)
+            if kind == "mutant-":
                 mark = "caught" if earned < ex.points else "MISSED"
-                cells.append(f"{earned:g} {mark}: {mutant.description}")
+            else:
+                mark = "full" if earned >= ex.points else "LOST"
+            cells[kind].append(f"{earned:g} {mark}: {block.description}")
         lines.append(f"  {ex.solution_id:<28}{ex.points:>5g}"
                      f"{proof.earned('reference', ex):>6g}{proof.earned('blank', ex):>7g}  "
-                     + ("; ".join(cells) or "-"))
+                     + ("; ".join(cells["alternative-"]) or "-") + " | "
+                     + ("; ".join(cells["mutant-"]) or "-"))
     total = sum(e.points for e in proof.exercises)
     lines.append(f"  {'total':<28}{total:>5g}"
                  f"{sum(proof.earned('reference', e) for e in proof.exercises):>6g}"
@@ -180,6 +203,6 @@ def main(assignment_ids=None, workers=2, each=False, stock=False):
     for proof in proofs:
         print(table(proof), end="\n\n")
     bad = [p.assignment for p in proofs if p.problems]
-    print("mutants: " + (f"problems in {', '.join(bad)}" if bad else
-                         f"all {len(proofs)} assignments proven"))
+    print("proof: " + (f"problems in {', '.join(bad)}" if bad else
+                       f"all {len(proofs)} assignments proven both ways"))
     return 1 if bad else 0

@@ -1,0 +1,112 @@
+"""Other correct answers for the chapter 1 exercises: each must earn full marks."""
+
+# %% [alternative ex1_two_layer] functional ReLU, layers named as asked
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden, out_features):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.fc2 = nn.Linear(hidden, out_features)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x))  # (N, hidden)
+        return self.fc2(h)
+
+# %% [alternative ex1_two_layer] super(TwoLayerNet, self), an nn.ReLU module in between
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden, out_features):
+        super(TwoLayerNet, self).__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.act = nn.ReLU()
+        self.fc2 = nn.Linear(hidden, out_features)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+# %% [alternative ex2_count] a loop with a running total
+def count_parameters(model, trainable_only=False):
+    total = 0
+    for p in model.parameters():
+        if trainable_only and not p.requires_grad:
+            continue
+        total += p.numel()
+    return total
+
+# %% [alternative ex2_count] filters first, multiplies the shape out
+import math
+
+def count_parameters(model, trainable_only=False):
+    params = [p for p in model.parameters() if p.requires_grad or not trainable_only]
+    return sum(math.prod(p.shape) for p in params)
+
+# %% [alternative ex3_linear] torch.matmul and the transpose as W.t()
+def linear(x, W, b):
+    return torch.matmul(x, W.t()) + b
+
+# %% [alternative ex3_linear] the product written the other way round
+def linear(x, W, b):
+    return (W @ x.T).T + b.unsqueeze(0)  # (out, in) @ (in, N) -> (out, N) -> (N, out)
+
+# %% [alternative ex4_stack] ModuleList built with append
+class MLP(nn.Module):
+    def __init__(self, width, depth):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        for _ in range(depth):
+            self.layers.append(nn.Linear(width, width))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = F.relu(layer(x))
+        return x
+
+# %% [alternative ex4_stack] an nn.Sequential of Linear and ReLU pairs
+class MLP(nn.Module):
+    def __init__(self, width, depth):
+        super().__init__()
+        blocks = []
+        for _ in range(depth):
+            blocks += [nn.Linear(width, width), nn.ReLU()]
+        self.layers = nn.Sequential(*blocks)
+
+    def forward(self, x):
+        return self.layers(x)
+
+# %% [alternative ex5_parameter] torch.ones wrapped with requires_grad spelled out
+class Scale(nn.Module):
+    def __init__(self, num_features):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(num_features), requires_grad=True)
+
+    def forward(self, x):
+        return torch.mul(x, self.weight)
+
+# %% [alternative ex5_parameter] registered with register_parameter, filled with fill_
+class Scale(nn.Module):
+    def __init__(self, num_features):
+        super().__init__()
+        self.register_parameter("weight", nn.Parameter(torch.empty(num_features)))
+        with torch.no_grad():
+            self.weight.fill_(1.0)
+
+    def forward(self, x):
+        return x * self.weight.unsqueeze(0)  # (N, F) * (1, F)
+
+# %% [alternative ex6_predict] restores the mode in a finally block
+def predict(model, x):
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(x)
+    finally:
+        model.train(was_training)
+
+# %% [alternative ex6_predict] torch.inference_mode, and mode restored with if
+def predict(model, x):
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        out = model(x)
+    if was_training:
+        model.train()
+    return out
