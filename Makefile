@@ -27,8 +27,8 @@ $(STAMP): pyproject.toml jupyter/overrides.d/nn-course.json
 	@if ! $(BIN)/python -c "import sys" >/dev/null 2>&1; then \
 	  echo "creating $(VENV) with $(PYTHON)"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install --quiet -e . 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import torch, torchvision, nbgrader, nbval, nncourse, autograders"
+	$(BIN)/python -m pip install --quiet -e '.[cluster]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import torch, torchvision, nbgrader, nbval, nncourse, autograders, distributed"
 	@# an editable install copies no data files: JupyterLab's course settings go in by hand
 	mkdir -p $(LAB_OVERRIDES) && cp jupyter/overrides.d/nn-course.json $(LAB_OVERRIDES)/
 	@touch $(STAMP)

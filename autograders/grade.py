@@ -33,8 +33,6 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from pathlib import Path
 
@@ -44,7 +42,7 @@ from autograders import ROOT, SOURCE, assignments
 from autograders.collect import collect, release_notebooks
 from autograders.repair import REPAIR_FLAGS, Unreadable, match_notebooks, read_notebook
 from autograders.repair import repair_notebook
-from autograders.result import JobResult
+from autograders.pool import Pool, worker_settings
 from autograders.sandbox import SandboxError, limit_mechanism, probe
 from autograders.settings import DEFAULTS, GradeSettings, from_args
 from autograders.settings import add_arguments as add_setting_arguments
@@ -273,121 +271,6 @@ def record_absent(db_url, entry):
 # 4. grading
 
 
-def _settings_for_workers(settings, scratch, record_db, assignment_ids, zygote_socket):
-    threads = max(1, (os.cpu_count() or 1) // settings.workers)
-    return {
-        "scratch": str(scratch),
-        "config": str(Path(record_db).parent / "nbgrader_config.py"),
-        "gradebook": str(record_db),
-        "sources": {aid: str(SOURCE / aid) for aid in assignment_ids},
-        "zygote_socket": zygote_socket,
-        "cell_timeout": settings.cell_timeout,
-        "notebook_timeout": settings.notebook_timeout,
-        "max_output_bytes": settings.max_output_bytes,
-        "worker_memory": settings.worker_memory,
-        "job_root": _job_root(scratch),
-        "kernel_env": {
-            "AUTOGRADERS_MEMORY": str(settings.memory),
-            "AUTOGRADERS_HARD_LIMIT": str(settings.hard_limit),
-            "AUTOGRADERS_THREADS": str(threads),
-            "OMP_NUM_THREADS": str(threads),
-            "MKL_NUM_THREADS": str(threads),
-            "NNCOURSE_DEVICE": "cpu",
-            "CUDA_VISIBLE_DEVICES": "",
-            "PYTHONWARNINGS": "ignore",
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            **({"AUTOGRADERS_SANDBOX": json.dumps(asdict(settings.sandbox_limits))}
-               if settings.sandbox else {}),
-        },
-    }
-
-
-def _job_root(scratch):
-    """Where the kernels' job folders go: the run's scratch, unless its path is too long
-    for the Unix sockets in them (~100 bytes in all)."""
-    folder = Path(scratch).parent / "k"
-    if len(str(folder)) > 60:
-        return tempfile.gettempdir() if len(tempfile.gettempdir()) <= 60 else "/tmp"
-    folder.mkdir(exist_ok=True)
-    return str(folder)
-
-
-class Pool:
-    """The grading workers: started early (they import nbgrader while the zygote imports
-    torch and the record is prepared), then fed one submission at a time.
-
-    A worker that dies takes its pool down with it: the jobs still open go to a fresh
-    pool, and a job that breaks two pools is reported as an error.
-    """
-
-    def __init__(self, worker_settings, workers, size_hint=None):
-        import multiprocessing
-        self.settings = worker_settings
-        self.workers = max(1, min(workers, size_hint or workers))
-        self.context = multiprocessing.get_context("spawn")
-        self.executor = self._start(self.workers)
-
-    def _start(self, size):
-        executor = ProcessPoolExecutor(size, mp_context=self.context,
-                                       initializer=_init_worker, initargs=(self.settings,))
-        for _ in range(size):
-            executor.submit(_warm)
-        return executor
-
-    def run(self, jobs, on_result):
-        """Grade ``jobs``; call ``on_result(job, result)`` for each, as they finish."""
-        tries = {id(job): 0 for job in jobs}
-        todo = list(jobs)
-        barren = 0  # pools in a row that broke before returning anything
-        while todo:
-            retry, returned = [], 0
-            if self.executor is None:
-                self.executor = self._start(max(1, min(self.workers, len(todo))))
-            futures = {self.executor.submit(_grade_job, job): job for job in todo}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    tries[id(job)] += 1
-                    if tries[id(job)] < 2:
-                        retry.append(job)
-                        continue
-                    result = JobResult(job["student"], job["assignment"], error="a grading "
-                                       "worker died twice on this submission")
-                except Exception as exc:
-                    result = JobResult(job["student"], job["assignment"],
-                                       error=f"{type(exc).__name__}: {exc}")
-                returned += 1
-                on_result(job, result)
-            if retry:
-                self.close()
-            barren = barren + 1 if retry and not returned else 0
-            if barren >= 2:
-                raise RuntimeError("the grading workers die before grading anything: see "
-                                   "the worker logs (run with --keep-scratch)")
-            todo = retry
-
-    def close(self):
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
-
-
-def _warm():
-    return os.getpid()
-
-
-def _init_worker(settings):
-    from autograders.worker import init_worker
-    init_worker(settings)
-
-
-def _grade_job(job):
-    from autograders.worker import grade_job
-    return grade_job(job)
-
-
 # ----------------------------------------------------------------------------------------
 # 5. statuses
 
@@ -535,19 +418,29 @@ def write_csv(path, rows, names):
 def grade(submissions=None, assignment=None, out="grades", settings=None):
     """Grade a class; return a summary dict (see ``main`` for the command line)."""
     settings = settings or GradeSettings()
-    _require_sandbox(settings)
+    # before anything is written: the cluster and its workers, or this machine's sandbox
+    cluster = _connect(settings) if settings.cluster else None
+    if cluster is None:
+        _require_sandbox(settings)
     _quiet_nbgrader()
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = _lock(out)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
     _venv_on_path()
-    lock = _lock(out)
-    run = Run(out, settings)
+    run = Run(out, settings, cluster)
     try:
         entries = collect(submissions, run.scratch / "input", assignment)
         graded_ids = _graded_assignments(entries)
         _say(settings, f"grade: {len(entries)} rows ({len(graded_ids)} assignments: "
                        f"{', '.join(graded_ids) or '-'}), "
-                       + (f"each kernel in a sandbox, bounded by {run.limits}"
+                       + (f"on the Dask cluster {settings.cluster}, " if cluster else "")
+                       + ((f"each kernel in a sandbox, bounded by {run.limits}" if run.limits
+                           else "each kernel in a sandbox")
                           if settings.sandbox else
                           "NO SANDBOX: students' code runs with the grader's permissions"))
         run.start_engines(graded_ids, len(entries))
@@ -555,6 +448,8 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         run.phase("collect")
         record_db = prepare_record(out, graded_ids, run.scratch) if graded_ids else \
             out / "gradebook.db"
+        if cluster is not None and graded_ids:
+            cluster.send_record(record_db)
         run.phase("record")
         results = run.grade(jobs, entries, _db_url(record_db))
         run.phase("grading")
@@ -562,6 +457,16 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
     finally:
         run.close()
         lock.close()
+
+
+def _connect(settings):
+    """The Dask cluster of ``--cluster``, ready to grade (``autograders.cluster``)."""
+    try:
+        from autograders.cluster import ClusterPool
+    except ImportError as exc:
+        raise ValueError(f"--cluster needs Dask's distributed package ({exc}): "
+                         "pip install -e '.[cluster]'") from None
+    return ClusterPool(settings.cluster, settings)
 
 
 def _require_sandbox(settings):
@@ -591,14 +496,15 @@ class Run:
     """One run of ``grade``: its scratch folder, its engines (zygote, workers), its
     timings, and the steps that use them."""
 
-    def __init__(self, out, settings):
+    def __init__(self, out, settings, cluster=None):
         self.out, self.settings = out, settings
         self.scratch = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
-        self.zygote = self.pool = self.zygote_done = None
+        self.zygote = self.zygote_done = None
+        self.pool = self.cluster = cluster  # a ClusterPool grades on the cluster's workers
         self.began = self._mark = time.perf_counter()
         self.phases = {}
         # what bounds each kernel here: cgroups and rlimits, or rlimits alone
-        self.limits = limit_mechanism() if settings.sandbox else None
+        self.limits = limit_mechanism() if settings.sandbox and not cluster else None
 
     def phase(self, name):
         now = time.perf_counter()
@@ -610,6 +516,10 @@ class Run:
         if not graded_ids:
             return
         settings = self.settings
+        if self.cluster is not None:
+            init_record_folder(self.out, graded_ids)
+            self._send_course(graded_ids)
+            return
         if settings.fork:
             from autograders.zygote import Zygote
             self.zygote = Zygote(self.scratch / "zygote",
@@ -621,10 +531,18 @@ class Run:
                              daemon=True).start()
         init_record_folder(self.out, graded_ids)
         (self.scratch / "workers").mkdir()
-        worker_settings = _settings_for_workers(
-            settings, self.scratch / "workers", self.out / "gradebook.db", graded_ids,
-            self.zygote.socket if self.zygote else None)
-        self.pool = Pool(worker_settings, settings.workers, size_hint=size_hint)
+        self.pool = Pool(worker_settings(
+            settings, self.scratch / "workers", self.out / "gradebook.db",
+            {aid: SOURCE / aid for aid in graded_ids},
+            self.zygote.socket if self.zygote else None), settings.workers, size_hint=size_hint)
+
+    def _send_course(self, graded_ids):
+        """The course to every worker of the cluster: they start their zygotes and
+        grading processes while the record is prepared here."""
+        from autograders.cluster import course_payload
+        payload = course_payload(self.settings, self.out, graded_ids,
+                                 {aid: SOURCE / aid for aid in graded_ids})
+        self.cluster.send_course(payload, self.scratch / "returned")
 
     def stage(self, entries):
         """Repair every submission that can be graded; return the workers' jobs."""
@@ -680,6 +598,7 @@ class Run:
         state["statuses"] = STATUSES
         self.phase("outputs")  # (the report comes after: its time is not in last_run)
         state["last_run"] = {"phases": self.phases, "workers": settings.workers,
+                             "cluster": settings.cluster,
                              "fork": settings.fork, "sandbox": settings.sandbox,
                              "limits": self.limits,
                              "jobs": graded,

@@ -41,6 +41,9 @@ class GradeSettings:
     sandbox: bool = _setting(True, "run kernels without a sandbox (students' code then "
                              "runs with your permissions; the summary, report.html and "
                              "grading.json say so)", "--no-sandbox", action="store_false")
+    cluster: str = _setting(None, "grade on a Dask cluster: a scheduler's address "
+                            "(tcp://host:8786) or local:N (a local cluster of N worker "
+                            "processes); see docs/cluster.md", "--cluster")
     keep_scratch: bool = _setting(False, "keep the scratch folder (for debugging the "
                                   "grader)", "--keep-scratch", action="store_true")
     quiet: bool = _setting(False, "print nothing while grading")

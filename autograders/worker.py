@@ -558,7 +558,22 @@ def init_worker(settings):
     _STATE.update(course=course, settings=settings, cfg=course_config(course, settings))
     from multiprocessing.util import Finalize
     Finalize(None, stop_judge, exitpriority=10)  # the judge kernel ends with the worker
+    _exit_with_parent()
     _cap_own_memory(settings["worker_memory"])
+
+
+def _exit_with_parent(interval=0.5):
+    """A worker whose parent died (the grader killed, its Dask worker gone with its
+    machine) ends too: nothing would send it work again. Its kernels' proxies watch it
+    in turn."""
+    import threading
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _cap_own_memory(extra):

@@ -1,6 +1,7 @@
 """Grading a class: stock ``nbgrader autograde``, ``grade --no-sandbox`` and ``grade``.
 
     .venv/bin/python benchmarks/grading.py [--students 20] [--workers 2] [--assignments A B]
+    .venv/bin/python benchmarks/grading.py --cluster [--no-stock]   # + grade --cluster local:N
 
 All three grade the same submissions, in one run of this script: ``--students`` pseudo-students
 for each of the first two assignments (or those given), each handing in the release
@@ -19,7 +20,12 @@ the class is a mix of correct and wrong work. Printed:
 - where a notebook's time goes in the sandboxed ``grade`` (its cells, the judge's test
   cells, kernel starts, nbgrader's converters, feedback), the run's phases, and the class
   floor: the student cells' seconds divided by the workers, beside the wall time;
-- that both gave every submission the same score.
+- that both gave every submission the same score;
+- with ``--cluster``: ``grade --cluster local:N`` (N = ``--workers``) on the same class,
+  its throughput against the local ``grade`` (goal: at least 0.9x), that its
+  ``grades.csv`` is byte-identical, and how many workers grade 3,900 notebooks in ten
+  minutes at the measured cost per notebook. ``--no-stock`` leaves out stock nbgrader and
+  ``--no-sandbox`` (the two slowest runs).
 
 Timings on a shared machine vary with its load: the CPU seconds show how much work each
 did, whatever the load.
@@ -131,17 +137,19 @@ def stock(assignment_ids, submitted, work):
     return {"wall": wall, "cpu": cpu, "scores": scores}
 
 
-def ours(submitted, work, workers, sandbox=True):
-    out = Path(work, "grade" if sandbox else "grade-no-sandbox")
+def ours(submitted, work, workers, sandbox=True, cluster=None):
+    out = Path(work, "grade-cluster" if cluster else "grade" if sandbox else
+               "grade-no-sandbox")
     cmd = [sys.executable, "-m", "autograders", "grade", str(submitted), "--out", str(out),
-           "--workers", str(workers)] + ([] if sandbox else ["--no-sandbox"])
+           "--workers", str(workers)] + ([] if sandbox else ["--no-sandbox"]) + \
+        (["--cluster", cluster] if cluster else [])
     wall, cpu, proc = timed(cmd, ROOT, nbgrader_env())
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     state = json.loads((out / "grading.json").read_text())
     timings = [r["timing"] for r in state["rows"].values() if r.get("timing")]
     jobs = [r["seconds"] for r in state["rows"].values() if r.get("seconds")]
-    return {"wall": wall, "cpu": cpu,
+    return {"wall": wall, "cpu": cpu, "csv": (out / "grades.csv").read_bytes(),
             "scores": {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows},
             "statuses": {r["status"] for r in rows},
             "cells": [t["cells"] for t in timings], "jobs": jobs, "timings": timings,
@@ -176,7 +184,13 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--assignments", nargs="*", help="default: the first two")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--cluster", action="store_true",
+                        help="also grade with --cluster local:N (N = --workers)")
+    parser.add_argument("--no-stock", dest="stock", action="store_false",
+                        help="leave out stock nbgrader and grade --no-sandbox")
     args = parser.parse_args(argv)
+    if not args.stock:
+        return cluster_only(args)
     ids = args.assignments or _known()[:2]
     if len(ids) < 2:
         print(f"note: only {len(ids)} assignment available ({', '.join(ids)}); "
@@ -250,9 +264,56 @@ def main(argv=None):
                "grade_steady_overhead": steady, "same_scores": not differ,
                "per_notebook": steps, "class_floor": class_floor,
                "load_average": os.getloadavg()[0]}
+    if args.cluster:
+        figures.update(compare_cluster(submitted, work, args.workers, n, mine))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
     return 0 if not differ else 1
+
+
+CLASS_NOTEBOOKS, CLASS_SECONDS = 3900, 600  # a term of 300 students x 13, in ten minutes
+
+
+def compare_cluster(submitted, work, workers, n, local):
+    """``grade --cluster local:N`` against the local ``grade`` run ``local``."""
+    import math
+    remote = ours(submitted, work, workers, cluster=f"local:{workers}")
+    ratio = local["wall"] / remote["wall"]
+    same = remote["csv"] == local["csv"]
+    print(f"grade --cluster local:{workers}: {remote['wall']:.1f} s wall, "
+          f"{remote['cpu']:.1f} s CPU  phases {remote['phases']}")
+    print(f"throughput, cluster / local: {ratio:.2f}x (goal >= 0.9); "
+          f"grades.csv byte-identical: {same}")
+    cost = statistics.mean(remote["jobs"])  # seconds of one worker thread per notebook
+    needed = math.ceil(CLASS_NOTEBOOKS * cost / CLASS_SECONDS)
+    print(f"a notebook costs a worker thread {cost:.2f} s on the cluster (mean job); "
+          f"{CLASS_NOTEBOOKS} notebooks in {CLASS_SECONDS // 60} minutes need {needed} "
+          "worker threads (about 2 cores and --memory + 1 GiB each)")
+    return {"cluster_wall": remote["wall"], "cluster_cpu": remote["cpu"],
+            "cluster_ratio": ratio, "cluster_same_csv": same,
+            "cluster_job_seconds": cost, "cluster_threads_for_term": needed,
+            "local_job_seconds": statistics.mean(local["jobs"])}
+
+
+def cluster_only(args):
+    """``--no-stock``: the local ``grade`` and ``grade --cluster local:N``, side by side."""
+    ids = args.assignments or _known()[:2]
+    work = Path(tempfile.mkdtemp(prefix="nncourse-bench-grading-"))
+    submitted = work / "submitted"
+    build_class(ids, args.students, submitted)
+    n = len(list(submitted.glob("*/*/*.ipynb")))
+    print(f"{n} submissions: {args.students} students x {len(ids)} assignments "
+          f"({', '.join(ids)}); {args.workers} workers; {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    mine = ours(submitted, work, args.workers)
+    print(f"grade (sandboxed):        {mine['wall']:.1f} s wall, {mine['cpu']:.1f} s CPU  "
+          f"phases {mine['phases']}")
+    figures = {"submissions": n, "assignments": ids, "workers": args.workers,
+               "grade_wall": mine["wall"], "grade_cpu": mine["cpu"],
+               **compare_cluster(submitted, work, args.workers, n, mine)}
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    return 0 if figures["cluster_same_csv"] else 1
 
 
 if __name__ == "__main__":
