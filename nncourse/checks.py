@@ -249,3 +249,17 @@ def check_module(obj, name="model", quiet=False):
         _fail(f"{name}: nn.Module.__init__ never ran",
               "call super().__init__() first in your __init__")
     _passed(f"{name} is an nn.Module", quiet)
+
+
+def recognised_hint(actual, mistakes, atol=1e-5, rtol=1e-4):
+    """The hint of the first known mistake whose result ``actual`` equals, else None.
+
+    ``mistakes`` holds ``(what_the_mistake_gives, hint)`` pairs that the test computes from
+    its own inputs. A hint that names a mistake is shown only when the student's result is
+    what that mistake gives; otherwise the check's own message (what differs, and where)
+    stands alone. Pass the result as a check's ``hint=``.
+    """
+    for candidate, hint in mistakes:
+        if values_match(actual, candidate, atol=atol, rtol=rtol):
+            return hint
+    return None

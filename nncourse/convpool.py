@@ -70,22 +70,39 @@ def layer_formula(layer, size, axis=0):
     raise TypeError(f"no output-size formula for {type(layer).__name__}")
 
 
-def check_layer_output(out, expected, layer, input_shape, name="output", quiet=False):
+def layer_settings(layer, axis=0):
+    """The settings of ``layer`` along one spatial axis, without the formula (for an
+    exercise whose answer is the formula)."""
+    names = ("kernel_size", "stride", "padding", "output_padding", "dilation")
+    parts = [f"{key} {_axis(getattr(layer, key), axis)}" for key in names
+             if hasattr(layer, key) and getattr(layer, key) is not None]
+    return ", ".join(parts) if parts else f"a {type(layer).__name__}"
+
+
+def check_layer_output(out, expected, layer, input_shape, name="output", quiet=False,
+                       formula=True):
     """Check ``out`` (the output of ``layer`` on an input of ``input_shape``) has the
     ``expected`` shape; on failure the hint gives the layer's formula for every spatial
-    dimension that differs, with the layer's own numbers."""
+    dimension that differs, with the layer's own numbers (only the layer's settings
+    there with ``formula=False``; nothing about the layer when ``layer`` is None, for a
+    hidden case)."""
     expected = tuple(expected)
     dims = {3: "NCL", 4: "NCHW", 5: "NCDHW"}.get(len(expected))
     got = None
     if isinstance(out, (torch.Tensor, torch.Size, tuple, list)):
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else tuple(out)
     hints = []
-    if got is not None and len(got) == len(expected) and dims:
+    if got is not None and len(got) == len(expected) and dims and layer is not None:
         if got[1] != expected[1] and hasattr(layer, "out_channels"):
             hints.append(f"C: the layer makes out_channels = {layer.out_channels} channels")
         for i in range(2, len(expected)):
             if got[i] != expected[i]:
-                hints.append(f"{dims[i]}: {layer_formula(layer, input_shape[i], i - 2)}")
+                try:
+                    text = (layer_formula(layer, input_shape[i], i - 2) if formula
+                            else layer_settings(layer, i - 2))
+                except TypeError:                   # a layer of the student's own
+                    continue
+                hints.append(f"{dims[i]}: {text}")
     check_shape(out, expected, name=name, dims=dims, hint="\n".join(hints) or None,
                 quiet=quiet)
 
@@ -181,25 +198,95 @@ def _right_size(kind, size, kernel_size, stride=None, padding=0, dilation=1,
                                    padding, output_padding, dilation)
 
 
+# The cases on which a student's size function is compared with the usual wrong formulas:
+# every setting varies, so that a mistake is named only when the function gives that
+# mistake's numbers everywhere (``d*K`` for ``d*(K-1)`` agrees with "leave out the + 1"
+# when d = 1 and s = 1, not elsewhere).
+PROBES = [dict(size=size, kernel_size=k, stride=s, padding=p, dilation=d)
+          for size in (7, 12, 29) for k in (1, 2, 3, 5) for s in (None, 1, 2, 3)
+          for p in (0, 1, 2) for d in (1, 2) if p <= k // 2]
+
+
+def _probes(kind):
+    cases = []
+    for case in PROBES:
+        case = dict(case)
+        if kind != "pool" and case["stride"] is None:
+            continue
+        if kind == "pool":
+            case["ceil_mode"] = case["size"] % 2 == 0
+        if kind == "transpose":
+            case["output_padding"] = min(case["stride"], case["dilation"]) - 1
+        if _right_size(kind, **case) >= 1:
+            cases.append(case)
+    return cases
+
+
+def size_function_mistake(fn, kind):
+    """The name of the usual wrong formula that the size function ``fn`` follows on every
+    probe case, or None; ``fn`` takes the arguments of the exercise ("conv", "pool" or
+    "transpose") by name."""
+    cases = _probes(kind)
+    try:
+        answers = [fn(**{k: v for k, v in case.items()
+                         if not (kind == "conv" and k == "ceil_mode")}) for case in cases]
+    except Exception:                               # noqa: BLE001 (a crash names nothing)
+        return None
+    right = [_right_size(kind, **case) for case in cases]
+    tables = [size_mistakes(kind, **case) for case in cases]
+    # a mistake that does not apply to a case (ceil_mode only matters when it is set)
+    # gives the right answer there
+    for mistake in dict.fromkeys(name for table in tables for name in table):
+        wrong = [table.get(mistake, ok) for table, ok in zip(tables, right)]
+        if wrong != right and answers == wrong:
+            return f"your function gives what you get when you {mistake}"
+    return None
+
+
+def _settings(kind, numbers):
+    """Which settings of a hidden case are not the default (its numbers stay hidden)."""
+    used = [key for key in ("stride", "padding", "dilation", "output_padding")
+            if numbers[key] not in (None, 0) and not (key in ("stride", "dilation")
+                                                    and numbers[key] == 1)]
+    if kind == "pool" and numbers["ceil_mode"]:
+        used.append("ceil_mode=True")
+    return ", ".join(used) or "default settings"
+
+
 def check_size(got, expected, kind, size, kernel_size, stride=None, padding=0, dilation=1,
-               output_padding=0, ceil_mode=False, name="output size", quiet=False):
-    """An output-size answer must be the int ``expected``; a wrong one is explained with
-    the formula, the student's numbers and, where it can be recognised, the mistake."""
+               output_padding=0, ceil_mode=False, name="output size", quiet=False,
+               fn=None, hidden=False):
+    """An output-size answer must be the int ``expected``.
+
+    With ``fn`` (the student's size function) a wrong answer is explained only by what is
+    recognised: the usual wrong formula that ``fn`` follows on every probe case
+    (``size_function_mistake``); the right formula is never shown, since writing it is the
+    exercise. Without ``fn`` the hint is the formula with these numbers (for exercises
+    where the formula is not the answer). ``hidden`` keeps the numbers out of the message:
+    it names only which settings the case uses.
+    """
     numbers = dict(size=size, kernel_size=kernel_size, stride=stride, padding=padding,
                    dilation=dilation, output_padding=output_padding, ceil_mode=ceil_mode)
     shown = ", ".join(f"{key}={value}" for key, value in numbers.items()
                       if value is not None and not (key == "output_padding" and not value)
                       and not (key == "ceil_mode" and kind != "pool"))
-    label = f"{name} for {shown}"
+    label = (f"{name} on a hidden case ({_settings(kind, numbers)})" if hidden
+             else f"{name} for {shown}")
     check_true(got is not None, f"{label} is None: did the function forget to return it?")
     if isinstance(got, float) and got.is_integer():
         check_true(False, f"{label} should be an int, got the float {got}",
                    hint="use // (floor division) or math.floor/math.ceil, which give ints")
     check_true(isinstance(got, int) and not isinstance(got, bool),
                f"{label} should be an int, got {type(got).__name__} {got!r}")
-    check_true(got == expected, f"{label}: expected {expected}, got {got}",
-               hint=explain_size(got, kind, **numbers), passed=f"{label} = {expected}",
-               quiet=quiet)
+    if got == expected:
+        check_true(True, label, passed=f"{label} = {expected}", quiet=quiet)
+        return
+    if fn is not None:
+        shown_got = "" if hidden else f", got {got}"
+        check_true(False, f"{label}: expected {expected}{shown_got}",
+                   hint=size_function_mistake(fn, kind))
+    check_true(False, f"{label}: expected {expected}, got {got}",
+               hint=explain_size(got, kind, **numbers))
 
 
 # ----------------------------------------------------------------------------------------
@@ -262,6 +349,82 @@ def downsample_mistake(got, image, factor):
         if _same(got, value):
             return text
     return None
+
+def _num_params_mistakes(c_in, c_out, kernel_size, groups, bias):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    b = c_out if bias else 0
+    return {
+        "leave out groups (each filter sees in_channels / groups channels)":
+            c_out * c_in * kh * kw + b,
+        "count the bias although bias=False": c_out * (c_in // groups) * kh * kw + c_out,
+        "leave out the bias (one per output channel)": c_out * (c_in // groups) * kh * kw,
+        "divide both channel counts by groups":
+            (c_out // groups) * (c_in // groups) * kh * kw + b,
+        "take a square kernel of its first size": c_out * (c_in // groups) * kh * kh + b,
+    }
+
+
+NUM_PARAMS_PROBES = [(c_in, c_out, k, g, b) for c_in, c_out, g in [(4, 8, 1), (6, 6, 3),
+                                                                   (8, 4, 2), (3, 9, 1)]
+                     for k in (3, (1, 5), (4, 2)) for b in (True, False)]
+
+
+def num_params_mistake(fn):
+    """The usual mistake that the parameter-count function ``fn(in_channels,
+    out_channels, kernel_size, groups, bias)`` makes on every probe case, or None."""
+    try:
+        answers = [fn(*case) for case in NUM_PARAMS_PROBES]
+    except Exception:                               # noqa: BLE001 (a crash names nothing)
+        return None
+    right = [sum(p.numel() for p in nn.Conv2d(*case[:3], groups=case[3],
+                                              bias=case[4]).parameters())
+             for case in NUM_PARAMS_PROBES]
+    for mistake in _num_params_mistakes(*NUM_PARAMS_PROBES[0]):
+        wrong = [_num_params_mistakes(*case)[mistake] for case in NUM_PARAMS_PROBES]
+        if wrong != right and answers == wrong:
+            return f"your function gives what you get when you {mistake}"
+    return None
+
+
+@torch.no_grad()
+def edge_mistake(got, images, weight):
+    """If ``got`` (an edge detector's output on ``images``) is what a detector with the
+    kernels of ``weight`` flipped or in each other's channels gives, say which; else
+    None. Only the interior counts: the padding mode is the student's choice."""
+    wrong = {"the kernels are flipped: PyTorch slides a kernel as it is, so write the "
+             "Sobel kernel as given": weight.flip(-2, -1),
+             "the two kernels are in each other's channels": weight.flip(0)}
+    interior = got[..., 1:-1, 1:-1] if isinstance(got, torch.Tensor) and got.dim() == 4 \
+        else got
+    for text, value in wrong.items():
+        if _same(interior, F.conv2d(images, value)):
+            return text
+    return None
+
+
+@torch.no_grad()
+def adaptive_avg_pool1d_mistake(got, x, output_size):
+    """If ``got`` is what a known wrong adaptive average pooling of ``x`` (N, C, L) gives,
+    say which; else None."""
+    length = x.shape[-1]
+
+    def windows(start, end):
+        return torch.stack([x[..., start(i):max(end(i), start(i) + 1)].mean(dim=-1)
+                            for i in range(output_size)], dim=-1)
+
+    width = max(1, length // output_size)
+    wrong = {
+        "the end of each window was rounded down: round it up, so windows may overlap":
+            windows(lambda i: i * length // output_size,
+                    lambda i: (i + 1) * length // output_size),
+        "every window has the same length L // output_size: they differ, and may overlap":
+            windows(lambda i: i * width, lambda i: (i + 1) * width),
+    }
+    for text, value in wrong.items():
+        if _same(got, value) and not _same(value, F.adaptive_avg_pool1d(x, output_size)):
+            return text
+    return None
+
 
 # ----------------------------------------------------------------------------------------
 # The truth from real layers, and functions a by-hand answer must not call

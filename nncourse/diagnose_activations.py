@@ -43,11 +43,14 @@ def known_mistake(actual, mistakes, atol=1e-5, rtol=1e-4):
 
 
 def check_or_name(actual, expected, name, mistakes=None, atol=1e-5, rtol=1e-4, hint=None,
-                  nonfinite=None, quiet=False):
+                  nonfinite=None, quiet=False, nonfinite_if=None):
     """``check_close``; when it fails, name the known mistake that ``actual`` matches.
 
     ``nonfinite`` is the explanation used when ``actual`` holds inf or NaN where the
-    expected values are finite (typically an overflow).
+    expected values are finite (typically an overflow). With ``nonfinite_if`` (functions
+    that compute what the unstable formulas give) it is given only when one of them is
+    inf or NaN at every such entry too, so that the explanation is a recognised mistake;
+    otherwise the message only says where the entries are.
     """
     if isinstance(actual, torch.Tensor) and nonfinite:
         check_shape(actual, torch.as_tensor(expected).shape, name=name, hint=hint, quiet=True)
@@ -55,10 +58,13 @@ def check_or_name(actual, expected, name, mistakes=None, atol=1e-5, rtol=1e-4, h
         bad = ~torch.isfinite(got) & torch.isfinite(want)
         if bad.any():
             first = tuple(int(i) for i in bad.nonzero()[0])
+            known = nonfinite_if is None or any(
+                _nonfinite_at(candidate, bad) for candidate in nonfinite_if)
             raise CheckFailure(
                 f"{name}: {int(bad.sum())} entries are inf or NaN where finite values are "
                 f"expected (the first at index {first}: got {got[first].item()}, expected "
-                f"{want[first].item():.6g}).\nKnown mistake: {nonfinite}")
+                f"{want[first].item():.6g})." + (f"\nKnown mistake: {nonfinite}" if known
+                                                 else ""))
     try:
         check_close(actual, expected, name=name, atol=atol, rtol=rtol, hint=hint,
                     quiet=quiet)
@@ -67,6 +73,15 @@ def check_or_name(actual, expected, name, mistakes=None, atol=1e-5, rtol=1e-4, h
         if label:
             raise CheckFailure(f"{err}\nKnown mistake: {label}") from None
         raise
+
+
+def _nonfinite_at(candidate, where):
+    """True when ``candidate()`` is inf or NaN at every entry of the mask ``where``."""
+    try:
+        value = _as_float64(candidate())
+    except Exception:  # noqa: BLE001 - a candidate that cannot be computed
+        return False
+    return value.shape == where.shape and bool((~torch.isfinite(value))[where].all())
 
 
 def _other_dims(x, dim):
@@ -89,8 +104,12 @@ LOG_OF_SOFTMAX = (
     "x - max - log(sum(exp(x - max))).")
 
 
-def check_softmax(actual, x, dim, name="softmax(x, dim)", quiet=False):
-    """Compare with ``torch.softmax(x, dim)``; recognise the wrong dim and overflow."""
+def check_softmax(actual, x, dim, name="softmax(x, dim)", quiet=False, rtol=1e-4):
+    """Compare with ``torch.softmax(x, dim)``; recognise the wrong dim and overflow.
+
+    ``rtol``: for float32 logits of size L, a correct formula that adds the maximum back
+    (exp(x - logsumexp)) rounds the exponent to about L * 1.2e-7, so a test with huge
+    logits allows that much relative error."""
     expected = torch.softmax(x, dim)
     mistakes = {f"softmax over dim {d} instead of dim {dim}: the probabilities must sum "
                 f"to 1 along dim {dim}": (lambda d=d: torch.softmax(x, d))
@@ -102,8 +121,10 @@ def check_softmax(actual, x, dim, name="softmax(x, dim)", quiet=False):
         lambda: torch.log_softmax(x, dim))
     mistakes["the sum was taken without keepdim=True, so it broadcast along the wrong "
              "dimension"] = lambda: x.exp() / x.exp().sum(dim)
-    check_or_name(actual, expected, name, mistakes, atol=1e-6, rtol=1e-4,
-                  nonfinite=UNSTABLE_SOFTMAX, quiet=quiet)
+    unstable = [lambda: x.exp() / x.exp().sum(dim, keepdim=True),
+                lambda: (x - x.max()).exp() / (x - x.max()).exp().sum(dim, keepdim=True)]
+    check_or_name(actual, expected, name, mistakes, atol=1e-6, rtol=rtol,
+                  nonfinite=UNSTABLE_SOFTMAX, quiet=quiet, nonfinite_if=unstable)
 
 
 def check_log_softmax(actual, x, dim, name="log_softmax(x, dim)", quiet=False):
@@ -129,8 +150,10 @@ def check_log_softmax(actual, x, dim, name="log_softmax(x, dim)", quiet=False):
         lambda: x - (x - m).exp().sum(dim, keepdim=True).log())
     mistakes["only the maximum was subtracted: the log(sum(exp(x - max))) term is "
              "missing"] = lambda: x - m
+    unstable = [lambda: x - x.exp().sum(dim, keepdim=True).log(),
+                lambda: (x - x.max()) - (x - x.max()).exp().sum(dim, keepdim=True).log()]
     check_or_name(actual, expected, name, mistakes, atol=1e-5, rtol=1e-5,
-                  nonfinite=UNSTABLE_SOFTMAX, quiet=quiet)
+                  nonfinite=UNSTABLE_SOFTMAX, quiet=quiet, nonfinite_if=unstable)
 
 
 # ----------------------------------------------------------------------------------------

@@ -129,3 +129,49 @@ def test_window_diagram_draws_every_output():
     show_windows([dict(kernel_size=3, dilation=2), dict(kernel_size=3, stride=3,
                                                         ceil_mode=True)], size=5)
     plt.close("all")
+
+
+def _conv_size(size, kernel_size, stride=1, padding=0, dilation=1):
+    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def test_size_function_mistake_names_only_what_the_function_does_everywhere():
+    from nncourse.convpool import size_function_mistake
+    assert size_function_mistake(_conv_size, "conv") is None
+    no_plus_one = lambda size, kernel_size, stride=1, padding=0, dilation=1: (  # noqa: E731
+        _conv_size(size, kernel_size, stride, padding, dilation) - 1)
+    assert "+ 1" in size_function_mistake(no_plus_one, "conv")
+    # d*K instead of d*(K-1) + 1 agrees with "leave out the + 1" only when d = s = 1
+    d_times_k = lambda size, kernel_size, stride=1, padding=0, dilation=1: (  # noqa: E731
+        (size + 2 * padding - dilation * kernel_size) // stride + 1)
+    assert size_function_mistake(d_times_k, "conv") is None
+    with pytest.raises(CheckFailure) as err:
+        check_size(25, 28, "conv", 30, 3, dilation=1, fn=d_times_k, hidden=True)
+    assert "30" not in str(err.value) and "Hint" not in str(err.value)
+
+
+def test_num_params_mistake_and_edge_mistake():
+    from nncourse.convpool import edge_mistake, num_params_mistake
+
+    def right(c_in, c_out, k, groups=1, bias=True):
+        kh, kw = (k, k) if isinstance(k, int) else k
+        return c_out * (c_in // groups) * kh * kw + (c_out if bias else 0)
+
+    assert num_params_mistake(right) is None
+    assert "groups" in num_params_mistake(lambda c_in, c_out, k, g=1, b=True:
+                                          right(c_in, c_out, k, 1, b))
+    sobel = torch.tensor([[-1., 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    kernels = torch.stack([sobel, sobel.T]).unsqueeze(1)
+    images = torch.rand(2, 1, 7, 7)
+    assert edge_mistake(F.conv2d(images, kernels, padding=1), images, kernels) is None
+    assert "flipped" in edge_mistake(F.conv2d(images, -kernels, padding=1), images, kernels)
+    assert "channels" in edge_mistake(F.conv2d(images, kernels.flip(0), padding=1), images,
+                                      kernels)
+
+
+def test_adaptive_avg_pool1d_mistake():
+    from nncourse.convpool import adaptive_avg_pool1d_mistake
+    x = torch.randn(2, 3, 10)
+    assert adaptive_avg_pool1d_mistake(F.adaptive_avg_pool1d(x, 3), x, 3) is None
+    down = torch.stack([x[..., i * 10 // 3:(i + 1) * 10 // 3].mean(-1) for i in range(3)], -1)
+    assert "rounded down" in adaptive_avg_pool1d_mistake(down, x, 3)

@@ -149,3 +149,16 @@ def test_dropout2d_checks():
     shared[:, 0] = 0
     shared[:, 1] = 1 / 0.6
     fails_with(dn.check_dropout2d, x * shared, x, 0.4, words=["(N, C, 1, 1)"])
+
+
+def test_nonfinite_explanation_only_when_the_unstable_formula_explains_it():
+    from nncourse.diagnose_activations import check_softmax
+    x = torch.tensor([[1.0, 2.0, 3.0]])
+    nan_elsewhere = torch.tensor([[float("nan"), 0.2447, 0.6652]])
+    with pytest.raises(CheckFailure) as err:
+        check_softmax(nan_elsewhere, x, 1)
+    assert "Known mistake" not in str(err.value)
+    big = torch.tensor([[1000.0, 0.0]])
+    with pytest.raises(CheckFailure) as err:
+        check_softmax(big.exp() / big.exp().sum(1, keepdim=True), big, 1)
+    assert "Known mistake" in str(err.value)

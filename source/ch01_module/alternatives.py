@@ -110,3 +110,38 @@ def predict(model, x):
     if was_training:
         model.train()
     return out
+
+# %% [alternative ex1_two_layer] an nn.ReLU(inplace=True) kept as an attribute, bias spelled out
+class TwoLayerNet(nn.Module):
+    def __init__(self, in_features, hidden, out_features):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features=in_features, out_features=hidden, bias=True)
+        self.relu = nn.ReLU(inplace=True)
+        self.fc2 = nn.Linear(in_features=hidden, out_features=out_features, bias=True)
+
+    def forward(self, x):
+        x = self.fc1(x)
+        x = self.relu(x)
+        x = self.fc2(x)
+        return x
+
+# %% [alternative ex4_stack] ModuleList from a generator, relu as a module applied each time
+class MLP(nn.Module):
+    def __init__(self, width, depth):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        for i in range(len(self.layers)):
+            x = self.act(self.layers[i](x))
+        return x
+
+# %% [alternative ex6_predict] torch.set_grad_enabled(False), the mode passed to train()
+def predict(model, x):
+    mode = model.training
+    model.train(False)
+    with torch.set_grad_enabled(False):
+        y = model(x)
+    model.train(mode)
+    return y

@@ -104,3 +104,15 @@ def predict(model, x):
     out = model(x)
     model.train(was_training)
     return out
+
+# %% [mutant ex3_linear] calls F.linear, which the exercise asks to write with @
+def linear(x, W, b):
+    return F.linear(x, W, b)
+
+# %% [mutant ex6_predict] eval mode and the mode restored, but detach() instead of no_grad
+def predict(model, x):
+    was_training = model.training
+    model.eval()
+    out = model(x).detach()               # the graph was built, then thrown away
+    model.train(was_training)
+    return out

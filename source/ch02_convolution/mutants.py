@@ -261,3 +261,45 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
                     groups=groups)
+
+# %% [mutant ex1_output_size] d*K for the span of a dilated kernel, not d*(K-1) + 1
+def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
+    return (size + 2 * padding - dilation * kernel_size) // stride + 1
+
+# %% [mutant ex2_layer_shape] runs the layer on zeros instead of computing the shape
+def conv2d_output_shape(conv, input_shape):
+    if input_shape[1] != conv.in_channels:
+        raise ValueError("wrong number of channels")
+    return tuple(conv(torch.zeros(input_shape)).shape)
+
+# %% [mutant ex4_parameters] builds the layer and counts its parameters
+def conv2d_num_params(in_channels, out_channels, kernel_size, groups=1, bias=True):
+    layer = nn.Conv2d(in_channels, out_channels, kernel_size, groups=groups, bias=bias)
+    return sum(p.numel() for p in layer.parameters())
+
+# %% [mutant ex5_target_shapes] reflect padding, which fails on inputs smaller than it
+keep = nn.Conv2d(3, 16, kernel_size=5, padding=2, padding_mode="reflect")
+halve = nn.Conv2d(16, 32, kernel_size=3, stride=2, padding=1)
+double = nn.ConvTranspose2d(32, 16, kernel_size=3, stride=2, padding=1, output_padding=1)
+depthwise = nn.Conv2d(16, 16, kernel_size=3, padding=1, groups=16, padding_mode="reflect")
+
+# %% [mutant ex7_conv2d] takes the kernel as square: its width is read from its height
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    x = F.pad(x, (padding, padding, padding, padding))
+    n, c_in, h, w = x.shape
+    c_out, c_group, k, _ = weight.shape
+    out_h = (h - dilation * (k - 1) - 1) // stride + 1
+    out_w = (w - dilation * (k - 1) - 1) // stride + 1
+    x = x.view(n, groups, c_in // groups, h, w)
+    w_groups = weight.view(groups, c_out // groups, c_group, k, -1)
+    out = x.new_zeros(n, groups, c_out // groups, out_h, out_w)
+    for i in range(k):
+        for j in range(min(k, w_groups.shape[-1])):
+            top, left = i * dilation, j * dilation
+            patch = x[..., top:top + stride * (out_h - 1) + 1:stride,
+                      left:left + stride * (out_w - 1) + 1:stride]
+            out += torch.einsum("ngchw,goc->ngohw", patch, w_groups[..., i, j])
+    out = out.reshape(n, c_out, out_h, out_w)
+    if bias is not None:
+        out = out + bias.view(1, c_out, 1, 1)
+    return out

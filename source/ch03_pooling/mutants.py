@@ -134,3 +134,31 @@ def downsample(image, factor):
 def downsample(image, factor):
     x = image.permute(2, 0, 1).float() / 255
     return F.max_pool2d(x, factor)
+
+# %% [mutant ex2_max_pool] pads with -inf on the top and left only
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    stride = kernel_size if stride is None else stride
+    x = F.pad(x, (padding, 0, padding, 0), value=float("-inf"))
+    windows = x.unfold(2, kernel_size, stride).unfold(3, kernel_size, stride)
+    return windows.amax(dim=(-2, -1))
+
+# %% [mutant ex3_adaptive] every window ends one past floor((i + 1) * L / n)
+def adaptive_avg_pool1d(x, output_size):
+    length = x.shape[-1]
+    means = []
+    for i in range(output_size):
+        start = (i * length) // output_size
+        end = min(length, (i + 1) * length // output_size + 1)
+        means.append(x[..., start:end].mean(dim=-1))
+    return torch.stack(means, dim=-1)
+
+# %% [mutant ex4_pool_layers] padding=1 instead of ceil_mode (right for 7x7 only)
+pool_keep = nn.MaxPool2d(3, stride=1, padding=1)
+pool_ceil = nn.MaxPool2d(2, padding=1)
+pool_fixed = nn.AdaptiveAvgPool2d(5)
+pool_global = nn.AdaptiveMaxPool2d(1)
+
+# %% [mutant ex5_downsample] ceil_mode=True keeps the left-over rows and columns
+def downsample(image, factor):
+    x = image.permute(2, 0, 1).float() / 255
+    return F.avg_pool2d(x, factor, ceil_mode=True)

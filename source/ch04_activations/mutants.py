@@ -123,3 +123,34 @@ def sigmoid_chain_gradient(x, depth):
         grad = grad * a * (1 - a)
         a = torch.sigmoid(a)
     return grad
+
+# %% [mutant ex1_softmax] right, but always in float32 (the dtype of x is not kept)
+def softmax(x, dim):
+    x = x.float()
+    e = (x - x.amax(dim, keepdim=True)).exp()
+    return e / e.sum(dim, keepdim=True)
+
+# %% [mutant ex3_derivatives] asks autograd instead of using the formulas
+def sigmoid_derivative(x):
+    x = x.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(torch.sigmoid(x).sum(), x)
+    return grad
+
+
+def tanh_derivative(x):
+    x = x.detach().clone().requires_grad_(True)
+    torch.tanh(x).sum().backward()
+    return x.grad
+
+# %% [mutant ex5_jacobian] asks autograd for the Jacobian
+def softmax_jacobian(x):
+    return torch.autograd.functional.jacobian(lambda t: torch.softmax(t, 0), x)
+
+# %% [mutant ex6_chain] runs the chain forward and asks autograd for the derivative
+def sigmoid_chain_gradient(x, depth):
+    x = x.detach().clone().requires_grad_(True)
+    a = x
+    for _ in range(depth):
+        a = torch.sigmoid(a)
+    a.sum().backward()
+    return x.grad

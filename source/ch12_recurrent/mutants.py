@@ -14,6 +14,16 @@ def mean_embedding(tokens, emb):
     keep = (tokens != emb.padding_idx).unsqueeze(-1)
     return (emb(tokens) * keep).sum(dim=1) / keep.sum(dim=1)
 
+# %% [mutant ex1_mean_embedding] sums every position, counting on the padding row being zero
+def mean_embedding(tokens, emb):
+    count = (tokens != emb.padding_idx).sum(dim=1, keepdim=True).clamp(min=1)
+    return emb(tokens).sum(dim=1) / count
+
+# %% [mutant ex1_mean_embedding] takes the padding id to be 0
+def mean_embedding(tokens, emb):
+    keep = (tokens != 0).unsqueeze(-1)
+    return (emb(tokens) * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1)
+
 # %% [mutant ex2_lstm_step] reads the gates in the order i, f, o, g
 def lstm_step(x, h, c, cell):
     gates = x @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh
@@ -37,6 +47,14 @@ def lstm_step(x, h, c, cell):
     c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h_next = torch.sigmoid(o) * torch.tanh(c_next)
     return h_next, c_next
+
+# %% [mutant ex2_lstm_step] calls the cell instead of computing the step
+def lstm_step(x, h, c, cell):
+    return cell(x, (h, c))
+
+# %% [mutant ex2_lstm_step] calls LSTMCell.forward, around anything a subclass would do
+def lstm_step(x, h, c, cell):
+    return nn.LSTMCell.forward(cell, x, (h, c))
 
 # %% [mutant ex3_gru_step] swaps the roles of z and 1 - z
 def gru_step(x, h, cell):
@@ -66,6 +84,10 @@ def gru_step(x, h, cell):
     n = torch.tanh(x_n + r * h_n)
     return (1 - z) * n + z * h
 
+# %% [mutant ex3_gru_step] calls the cell instead of computing the step
+def gru_step(x, h, cell):
+    return cell(x, h)
+
 # %% [mutant ex4_final_hidden] takes the last step of both directions
 def final_hidden(output, batch_first=False, bidirectional=False):
     if batch_first:
@@ -88,6 +110,15 @@ def final_hidden(output, batch_first=False, bidirectional=False):
     hidden_size = output.shape[-1] // 2
     return torch.cat([output[-1, :, :hidden_size], output[0, :, hidden_size:]], dim=1)
 
+# %% [mutant ex4_final_hidden] puts the backward direction first
+def final_hidden(output, batch_first=False, bidirectional=False):
+    if batch_first:
+        output = output.transpose(0, 1)
+    if not bidirectional:
+        return output[-1]
+    hidden_size = output.shape[-1] // 2
+    return torch.cat([output[0, :, hidden_size:], output[-1, :, :hidden_size]], dim=1)
+
 # %% [mutant ex5_sequence] a view straight to the new shape
 def feature_map_to_sequence(fmap):
     N, C, H, W = fmap.shape
@@ -102,6 +133,11 @@ def feature_map_to_sequence(fmap):
 def feature_map_to_sequence(fmap):
     N, C, H, W = fmap.shape
     return fmap.transpose(0, 3).reshape(W, N, C * H)
+
+# %% [mutant ex5_sequence] steps along the rows instead of the columns
+def feature_map_to_sequence(fmap):
+    N, C, H, W = fmap.shape
+    return fmap.permute(2, 0, 1, 3).reshape(H, N, C * W)
 
 # %% [mutant ex6_classifier] builds the LSTM time first
 class SequenceClassifier(nn.Module):
@@ -152,6 +188,78 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True,
+                            bidirectional=bidirectional)
+        self.fc = nn.Linear((2 if bidirectional else 1) * hidden_size, num_classes)
+
+    def forward(self, tokens):
+        output, (hn, cn) = self.lstm(self.embedding(tokens))
+        last = torch.cat([hn[-2], hn[-1]], dim=1) if self.lstm.bidirectional else hn[-1]
+        return self.fc(last)
+
+# %% [mutant ex6_classifier] packs, then classifies the last step of the padded output
+class SequenceClassifier(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_classes, padding_idx=0,
+                 bidirectional=False):
+        super().__init__()
+        self.padding_idx = padding_idx
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True,
+                            bidirectional=bidirectional)
+        self.fc = nn.Linear((2 if bidirectional else 1) * hidden_size, num_classes)
+
+    def forward(self, tokens):
+        lengths = (tokens != self.padding_idx).sum(dim=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(tokens), lengths,
+                                                   batch_first=True, enforce_sorted=False)
+        output, _ = self.lstm(packed)
+        output, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=True,
+                                                     total_length=tokens.shape[1])
+        H = self.lstm.hidden_size
+        if not self.lstm.bidirectional:
+            return self.fc(output[:, -1])
+        return self.fc(torch.cat([output[:, -1, :H], output[:, 0, H:]], dim=1))
+
+# %% [mutant ex6_classifier] packs with enforce_sorted left on: unsorted lengths fail
+class SequenceClassifier(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_classes, padding_idx=0,
+                 bidirectional=False):
+        super().__init__()
+        self.padding_idx = padding_idx
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True,
+                            bidirectional=bidirectional)
+        self.fc = nn.Linear((2 if bidirectional else 1) * hidden_size, num_classes)
+
+    def forward(self, tokens):
+        lengths = (tokens != self.padding_idx).sum(dim=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(tokens), lengths,
+                                                   batch_first=True)
+        _, (hn, _) = self.lstm(packed)
+        last = torch.cat([hn[-2], hn[-1]], dim=1) if self.lstm.bidirectional else hn[-1]
+        return self.fc(last)
+
+# %% [mutant ex6_classifier] classifies the cell state cn
+class SequenceClassifier(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_classes, padding_idx=0,
+                 bidirectional=False):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True,
+                            bidirectional=bidirectional)
+        self.fc = nn.Linear((2 if bidirectional else 1) * hidden_size, num_classes)
+
+    def forward(self, tokens):
+        output, (hn, cn) = self.lstm(self.embedding(tokens))
+        last = torch.cat([cn[-2], cn[-1]], dim=1) if self.lstm.bidirectional else cn[-1]
+        return self.fc(last)
+
+# %% [mutant ex6_classifier] stacks two LSTM layers
+class SequenceClassifier(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_classes, padding_idx=0,
+                 bidirectional=False):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers=2, batch_first=True,
                             bidirectional=bidirectional)
         self.fc = nn.Linear((2 if bidirectional else 1) * hidden_size, num_classes)
 

@@ -59,6 +59,61 @@ def shard_indices(n, num_replicas, rank, shuffle=True, seed=0, epoch=0, drop_las
         indices += indices[:total - len(indices)]
     return indices[rank:total:num_replicas]
 
+# %% [mutant ex1_shard] lets DistributedSampler do it
+from torch.utils.data import DistributedSampler
+
+def shard_indices(n, num_replicas, rank, shuffle=True, seed=0, epoch=0, drop_last=False):
+    sampler = DistributedSampler(range(n), num_replicas=num_replicas, rank=rank,
+                                 shuffle=shuffle, seed=seed, drop_last=drop_last)
+    sampler.set_epoch(epoch)
+    return list(sampler)
+
+# %% [mutant ex1_shard] list() of the permutation: its elements are 0-d tensors, not ints
+def shard_indices(n, num_replicas, rank, shuffle=True, seed=0, epoch=0, drop_last=False):
+    if shuffle:
+        g = torch.Generator()
+        g.manual_seed(seed + epoch)
+        indices = list(torch.randperm(n, generator=g))
+    else:
+        indices = list(range(n))
+    if drop_last:
+        total = (n // num_replicas) * num_replicas
+        indices = indices[:total]
+    else:
+        total = math.ceil(n / num_replicas) * num_replicas
+        while len(indices) < total:
+            indices += indices[:total - len(indices)]
+    return indices[rank:total:num_replicas]
+
+# %% [mutant ex1_shard] ignores drop_last: always pads
+def shard_indices(n, num_replicas, rank, shuffle=True, seed=0, epoch=0, drop_last=False):
+    if shuffle:
+        g = torch.Generator()
+        g.manual_seed(seed + epoch)
+        indices = torch.randperm(n, generator=g).tolist()
+    else:
+        indices = list(range(n))
+    total = math.ceil(n / num_replicas) * num_replicas
+    while len(indices) < total:
+        indices += indices[:total - len(indices)]
+    return indices[rank:total:num_replicas]
+
+# %% [mutant ex1_shard] returns a tensor of indices
+def shard_indices(n, num_replicas, rank, shuffle=True, seed=0, epoch=0, drop_last=False):
+    if shuffle:
+        g = torch.Generator()
+        g.manual_seed(seed + epoch)
+        indices = torch.randperm(n, generator=g)
+    else:
+        indices = torch.arange(n)
+    if drop_last:
+        total = (n // num_replicas) * num_replicas
+        indices = indices[:total]
+    else:
+        total = math.ceil(n / num_replicas) * num_replicas
+        indices = indices.repeat(math.ceil(total / n))[:total]
+    return indices[rank:total:num_replicas]
+
 # %% [mutant ex2_average] sums the gradients instead of averaging them
 def average_gradients(replicas):
     for params in zip(*(model.parameters() for model in replicas)):
@@ -83,6 +138,23 @@ def average_gradients(replicas):
             for p in params:
                 p.copy_(mean)
 
+# %% [mutant ex2_average] divides by 2, the number of replicas of the example
+def average_gradients(replicas):
+    for params in zip(*(model.parameters() for model in replicas)):
+        if params[0].grad is None:
+            continue
+        mean = torch.stack([p.grad for p in params]).sum(dim=0) / 2
+        for p in params:
+            p.grad = mean.clone()
+
+# %% [mutant ex2_average] gives the frozen parameters a zero gradient
+def average_gradients(replicas):
+    for params in zip(*(model.parameters() for model in replicas)):
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        mean = torch.stack(grads).mean(dim=0)
+        for p in params:
+            p.grad = mean.clone()
+
 # %% [mutant ex3_plan] counts the steps as if one process read the whole dataset
 def ddp_plan(n, batch_size, world_size, base_lr, base_batch_size):
     global_batch = batch_size * world_size
@@ -104,6 +176,12 @@ def ddp_plan(n, batch_size, world_size, base_lr, base_batch_size):
     steps = math.ceil((n // world_size) / batch_size)
     return global_batch, steps, base_lr * global_batch / base_batch_size
 
+# %% [mutant ex3_plan] floors the steps, as if the loader dropped the last short batch
+def ddp_plan(n, batch_size, world_size, base_lr, base_batch_size):
+    global_batch = batch_size * world_size
+    steps = math.ceil(n / world_size) // batch_size
+    return global_batch, steps, base_lr * global_batch / base_batch_size
+
 # %% [mutant ex4_save] saves the wrapper's state_dict ("module." keys)
 def save_from_rank0(model, path, rank):
     if rank == 0:
@@ -119,6 +197,17 @@ def save_from_rank0(model, path, rank):
     if rank == 0:
         torch.save(model.module if hasattr(model, "module") else model, path)
 
+# %% [mutant ex4_save] the rank test the wrong way round
+def save_from_rank0(model, path, rank):
+    if rank:
+        network = model.module if hasattr(model, "module") else model
+        torch.save(network.state_dict(), path)
+
+# %% [mutant ex4_save] always unwraps: a network that is not wrapped has no .module
+def save_from_rank0(model, path, rank):
+    if rank == 0:
+        torch.save(model.module.state_dict(), path)
+
 # %% [mutant ex5_shard_loss] the usual mean loss on every rank
 def shard_loss(logits, y, global_batch_size, world_size):
     return F.cross_entropy(logits, y)
@@ -126,3 +215,7 @@ def shard_loss(logits, y, global_batch_size, world_size):
 # %% [mutant ex5_shard_loss] divides the sum by the global batch but forgets DDP's averaging
 def shard_loss(logits, y, global_batch_size, world_size):
     return F.cross_entropy(logits, y, reduction="sum") / global_batch_size
+
+# %% [mutant ex5_shard_loss] divides by world_size instead of undoing DDP's division
+def shard_loss(logits, y, global_batch_size, world_size):
+    return F.cross_entropy(logits, y, reduction="sum") / global_batch_size / world_size
