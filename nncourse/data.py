@@ -4,6 +4,7 @@ The default is scikit-learn's handwritten digits: 1,797 real 8x8 grey images of 
 0-9 that ship inside the scikit-learn package, so every lesson runs offline. CIFAR-10 comes
 through torchvision when it is on disk (or may be downloaded when the caller allows it).
 """
+import functools
 import os
 
 import numpy as np
@@ -20,6 +21,14 @@ def load_digits(test_fraction=0.2, seed=0):
     Returns ``(X_train, y_train, X_test, y_test)`` with X of shape (N, 1, 8, 8), float32 in
     [0, 1], and y of shape (N,), int64. The split is stratified and fixed by ``seed``.
     """
+    # fresh tensors every call: a caller that changes them in place changes no other's
+    return tuple(torch.from_numpy(a.copy()) for a in _split_digits(test_fraction, seed))
+
+
+@functools.lru_cache(maxsize=32)
+def _split_digits(test_fraction, seed):
+    """The split as numpy arrays, kept: reading scikit-learn's file and splitting it costs
+    more than the short trainings of the exercises that ask for it again and again."""
     from sklearn.datasets import load_digits as sk_load_digits
     from sklearn.model_selection import train_test_split
 
@@ -28,8 +37,7 @@ def load_digits(test_fraction=0.2, seed=0):
     y = bunch.target.astype(np.int64)                      # (1797,)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_fraction, random_state=seed, stratify=y)
-    return (torch.from_numpy(X_train), torch.from_numpy(y_train),
-            torch.from_numpy(X_test), torch.from_numpy(y_test))
+    return X_train, y_train, X_test, y_test
 
 
 def digits_loaders(batch_size=64, test_fraction=0.2, seed=0, classes=None):

@@ -45,8 +45,9 @@ EVAL_WITH_GRAD = ("autograd was on during evaluation: every forward pass built a
                   "nothing. Evaluate inside `with torch.no_grad():`")
 MODE_NOT_RESTORED = ("the model was left in eval mode: the training loop that calls this "
                      "would then train with dropout off. Put it back with net.train()")
-TRAIN_IN_EVAL_MODE = ("the model was in eval mode while it trained: call net.train() at the "
-                      "start of the epoch")
+TRAIN_IN_EVAL_MODE = ("the model was in eval mode while it trained (it came in eval mode, "
+                      "and a training loop cannot assume otherwise): call net.train() "
+                      "before the first step")
 KEPT_GRAPH = ("the loss came back as a tensor that holds its autograd graph: keeping it "
               "keeps every batch's graph in memory. Use loss.item() to get a number")
 
@@ -239,7 +240,8 @@ def check_training_loop(train_fn, net, loader, loss_fn, optimizer, *args,
                 "after the forward pass had saved them, so backward() failed)"],
                f"{name} crashed in loss.backward()")
     problems = list(seen["problems"])
-    if seen["modes"] and not any(training for training, _ in seen["modes"]):
+    # a forward pass with autograd on is a training pass: it must run in training mode
+    if any(grad and not training for training, grad in seen["modes"]):
         problems.append(TRAIN_IN_EVAL_MODE)
     if problems:
         _raise(problems, f"{name} runs, but the loop has a mistake")
@@ -496,13 +498,9 @@ def check_step_function(step_fn, optimizer_cls, hyper, num_steps=30, seed=0,
             if (diff > allowed).any() or not torch.isfinite(p).all():
                 worst = float(diff.max())
                 known = _recognise_student(step_fn, optimizer_cls, hyper, seed, step)
-                if known:
-                    hint = f"\nHint: {known}"
-                elif step == 1:
-                    hint = ("\nHint: the very first step already differs; look at what "
-                            "happens when the state is still empty")
-                else:
-                    hint = ""
+                hint = f"\nHint: {known}" if known else ""
+                if step == 1 and not known:
+                    hint = " (already the very first step, taken from an empty state)"
                 raise CheckFailure(
                     f"{name} with {_settings(hyper)}: after step {step} of {num_steps} the "
                     f"{pname} differs from {optimizer_cls.__name__}'s; largest difference "
@@ -516,6 +514,15 @@ def _describe(name, p):
         "a 1-D scale (a normalisation layer's weight)" if p.dim() < 2 else
         f"a {p.dim()}-D weight")
     return f"{name} ({kind})"
+
+
+def _name_rule_hint(wrong):
+    """A hint when the misplaced parameters are what a rule on names misplaces: 1-D
+    tensors called "weight" (normalisation scales) sorted with the matrices."""
+    if wrong and all(n.endswith("weight") and p.dim() < 2 for n, p in wrong):
+        return ("\nHint: these are 1-D tensors named 'weight' (normalisation scales): a test "
+                "on the name puts them with the matrices")
+    return ""
 
 
 def check_param_groups(optimizer, net, lr, weight_decay, momentum=None, quiet=False):
@@ -551,8 +558,8 @@ def check_param_groups(optimizer, net, lr, weight_decay, momentum=None, quiet=Fa
             raise CheckFailure(
                 f"group {k} ({label}) holds "
                 + ", ".join(_describe(n, params[n]) for n in wrong)
-                + f": it should be {should}. Sort by p.dim(): 2 or more dimensions are "
-                  "decayed, 1-D tensors are not (a name test misses normalisation scales)")
+                + f": it should be {should}, by its number of dimensions"
+                + _name_rule_hint([(n, params[n]) for n in wrong]))
     for k, expected_wd in enumerate((weight_decay, 0.0)):
         if not math.isclose(groups[k]["weight_decay"], expected_wd, abs_tol=1e-12):
             raise CheckFailure(f"group {k}: weight_decay is {groups[k]['weight_decay']}, "
@@ -564,3 +571,167 @@ def check_param_groups(optimizer, net, lr, weight_decay, momentum=None, quiet=Fa
             raise CheckFailure(f"group {k}: momentum is {groups[k].get('momentum')}, "
                                f"expected {momentum}")
     _passed(f"{len(wanted[0])} parameters decayed, {len(wanted[1])} not; lr {lr:g}", quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# The loop an exercise describes, run by the checker from the same start as the student's
+#
+# A training exercise is graded on what the loop did, not on a loss threshold: a test
+# builds two identical runs (same initial weights, same loader with the same shuffling
+# seed, same optimizer), gives one to the student's function and replays the described
+# loop on the other. A correct loop ends with the same weights, up to rounding; any other
+# loop does not, whatever the seed. Known wrong loops are replayed too, to name the
+# mistake when one of them gives the student's weights.
+
+REPLAYED_FIRST_PASS = ("after the first pass the batches came again in the first pass's "
+                       "order: the loop reused the batches it had seen (itertools.cycle "
+                       "keeps them) instead of starting a new pass over the loader, which "
+                       "reshuffles")
+NO_MOMENTUM = "these are the weights of SGD without momentum: the recipe asks for 0.9"
+
+
+def _every_pass(loader):
+    """The batches of pass after pass over ``loader`` (each pass reshuffles)."""
+    while True:
+        yield from loader
+
+
+def _replay_steps(net, loader, loss_fn, optimizer, num_steps, batches=None):
+    """Exercise 4's loop: ``num_steps`` steps, one batch each; returns the losses."""
+    import itertools
+
+    net.train()
+    losses = []
+    for X, y in itertools.islice(batches or _every_pass(loader), num_steps):
+        optimizer.zero_grad()
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _replay_fit(net, loader, num_epochs, lr, momentum=0.9):
+    """Exercise 6's recipe; returns each epoch's batch losses and batch sizes."""
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs)
+    loss_fn = nn.CrossEntropyLoss()
+    epochs = []
+    for _ in range(num_epochs):
+        net.train()
+        values, sizes = [], []
+        for X, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(net(X), y)
+            loss.backward()
+            optimizer.step()
+            values.append(loss.item())
+            sizes.append(len(y))
+        epochs.append((values, sizes))
+        scheduler.step()
+    return epochs
+
+
+def _same_weights(net, other, atol, rtol):
+    pairs = list(zip(net.parameters(), other.parameters()))
+    return len(pairs) == len(list(other.parameters())) and all(
+        p.shape == q.shape and torch.allclose(p.detach(), q.detach(), atol=atol, rtol=rtol)
+        for p, q in pairs)
+
+
+def _largest_difference(net, other):
+    """``(parameter name, largest absolute difference)`` between two models of one shape."""
+    worst = ("", 0.0)
+    for (name, p), q in zip(net.named_parameters(), other.parameters()):
+        diff = float((p.detach() - q.detach()).abs().max()) if p.shape == q.shape else math.inf
+        if diff > worst[1] or not math.isfinite(diff):
+            worst = (name, diff)
+    return worst
+
+
+def _weights_differ(net, reference, what, atol, rtol, known):
+    name, worst = _largest_difference(net, reference)
+    hint = f"\nHint: {known}" if known else ""
+    raise CheckFailure(f"{what}, the weights differ from those of the loop the exercise "
+                       "describes, run by the test from the same start (same initial "
+                       f"weights, same batches): largest difference {worst:.3g} in {name}, "
+                       f"tolerance {atol:g} + {rtol:g} * |expected|{hint}")
+
+
+def check_same_steps(net, make_run, num_steps, losses=None, name="train_steps", atol=1e-5,
+                     rtol=1e-4, quiet=False):
+    """``net``, trained by the student's loop for ``num_steps`` steps, against the loop of
+    exercise 4 replayed on ``make_run()``: a fresh ``(net, loader, loss_fn, optimizer)``
+    identical to the one the student's loop received. ``losses`` (the returned ones) must be
+    the replay's losses too."""
+    ref_net, loader, loss_fn, optimizer = make_run()
+    ref_losses = _replay_steps(ref_net, loader, loss_fn, optimizer, num_steps)
+    if not _same_weights(net, ref_net, atol, rtol):
+        import itertools
+
+        cyc_net, loader, loss_fn, optimizer = make_run()
+        _replay_steps(cyc_net, loader, loss_fn, optimizer, num_steps,
+                      batches=itertools.cycle(loader))
+        known = REPLAYED_FIRST_PASS if _same_weights(net, cyc_net, atol, rtol) else None
+        _weights_differ(net, ref_net, f"after {num_steps} steps of {name}", atol, rtol,
+                        known)
+    for k, (got, want) in enumerate(zip(losses or [], ref_losses)):
+        if not math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
+            raise CheckFailure(f"{name}: the loss returned for step {k} is {got:.6g}; the "
+                               f"loss of that step in the test's run is {want:.6g}")
+    _passed(f"{name}: the same weights as the loop described, after {num_steps} steps", quiet)
+
+
+def schedule_hint(lrs, expected, batches_per_epoch):
+    """A hint when the recorded learning rates are those of a known scheduling mistake;
+    ``expected`` are the right ones (epoch 0 first), None when no mistake matches."""
+    lr, num_epochs = expected[0], len(expected)
+
+    def cosine(t, total):
+        return lr * (1 + math.cos(math.pi * t / total)) / 2
+
+    def same(candidate):
+        return len(lrs) == len(candidate) and all(
+            math.isclose(float(a), b, rel_tol=1e-6, abs_tol=1e-12)
+            for a, b in zip(lrs, candidate))
+
+    if same([lr] * num_epochs):
+        return "the learning rate never changes: the scheduler is never stepped"
+    if same([cosine(e + 1, num_epochs) for e in range(num_epochs)]):
+        return ("each epoch's rate is the next epoch's: the scheduler was stepped before "
+                "the epoch ran, or the rate recorded after scheduler.step()")
+    if same([cosine(e * batches_per_epoch, num_epochs) for e in range(num_epochs)]):
+        return ("the rate moves once per batch: the scheduler was stepped after every "
+                "optimizer step, not once per epoch")
+    return None
+
+
+def check_same_fit(net, losses, make_run, num_epochs, lr, name="fit", atol=1e-5, rtol=1e-4,
+                   quiet=False):
+    """``net`` and the epoch ``losses`` of the student's ``fit`` against exercise 6's recipe
+    replayed on ``make_run()``: a fresh ``(net, loader)`` identical to the student's."""
+    ref_net, loader = make_run()
+    epochs = _replay_fit(ref_net, loader, num_epochs, lr)
+    if not _same_weights(net, ref_net, atol, rtol):
+        plain_net, loader = make_run()
+        _replay_fit(plain_net, loader, num_epochs, lr, momentum=0.0)
+        known = NO_MOMENTUM if _same_weights(net, plain_net, atol, rtol) else None
+        _weights_differ(net, ref_net, f"after {num_epochs} epochs of {name}", atol, rtol,
+                        known)
+    for e, (got, (values, sizes)) in enumerate(zip(losses, epochs)):
+        got = _as_number(got, f"{name}: the loss of epoch {e}")
+        want = weighted_mean(values, sizes)
+        if math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
+            continue
+        mistakes = [(sum(values) / len(values), "that is the plain mean of the batch "
+                     "losses; the last batch is smaller, so weight each loss by its batch "
+                     "size (train_epoch does)"),
+                    (values[-1], "that is the last batch's loss only"),
+                    (sum(v * n for v, n in zip(values, sizes)), "that is the sum over the "
+                     "samples, not the mean")]
+        known = next((h for v, h in mistakes if math.isclose(got, v, rel_tol=rtol)), None)
+        raise CheckFailure(f"{name}: the loss of epoch {e} is {got:.6g}, but the mean "
+                           f"training loss of that epoch over its samples is {want:.6g} "
+                           "in the test's run" + (f"\nHint: {known}" if known else ""))
+    _passed(f"{name}: the same weights and epoch losses as the recipe, after {num_epochs} "
+            "epochs", quiet)

@@ -138,3 +138,157 @@ def pretrained_digits_vgg(num_epochs=15, lr=1e-3, seed=0):
     eval mode.
     """
     return copy.deepcopy(_pretrained_digits_vgg(num_epochs, lr, seed))
+
+
+# ----------------------------------------------------------------------------------------
+# Checks for chapter 10's exercises: what differs, and the known mistake when it is one
+
+
+def check_preprocessed(batch, image, weights, name="preprocess", quiet=False):
+    """``batch`` must be ``image`` (3, H, W) put through the preprocessing of ``weights``,
+    as a batch of one. Names the mistake when a known wrong pipeline gives ``batch``."""
+    from torchvision.transforms import functional as TF
+
+    from nncourse.checks import check_close, check_shape, recognised_hint
+
+    transform = weights.transforms()
+    crop = transform.crop_size[0]
+    expected = transform(image).unsqueeze(0)  # (1, 3, crop, crop)
+    shape_hint = None
+    if isinstance(batch, torch.Tensor) and batch.dim() == 4 and batch.shape[-1] != crop:
+        shape_hint = (f"these weights crop to {crop} x {crop}: the sizes come from the "
+                      "weights' own preprocessing")
+    check_shape(batch, expected.shape, name, dims="NCHW", hint=shape_hint, quiet=True)
+
+    def resize(x, size):
+        return TF.resize(x, size, interpolation=transform.interpolation, antialias=True)
+
+    def normalize(x):
+        return TF.normalize(x, mean=transform.mean, std=transform.std)
+
+    resized_cropped = TF.center_crop(resize(image, transform.resize_size), transform.crop_size)
+    mistakes = [
+        (normalize(resize(image, [crop, crop])).unsqueeze(0),
+         f"the image was resized to {crop} x {crop} directly; the weights' preprocessing "
+         f"resizes the shorter side to {transform.resize_size[0]} (keeping the aspect "
+         "ratio) and then crops the centre"),
+        (resized_cropped.unsqueeze(0),
+         "the values are not normalised with the mean and std of the weights' training "
+         "images"),
+        (normalize(TF.center_crop(image, transform.crop_size)).unsqueeze(0),
+         "the image was cropped without being resized first"),
+    ]
+    check_close(batch, expected, name, atol=1e-4,
+                hint=recognised_hint(batch, mistakes, atol=1e-4), quiet=quiet)
+
+
+def fine_tune(model, classes, seed, num_epochs, lr=1e-3):
+    """Adam on the trainable parameters of ``model`` for ``num_epochs`` epochs on the
+    digits ``classes`` (split and shuffled by ``seed``); returns the held-out accuracy."""
+    from nncourse.data import digits_loaders
+    from nncourse.training import evaluate, train_epoch
+
+    train_loader, test_loader = digits_loaders(classes=classes, seed=seed)
+    torch.manual_seed(seed)  # the dropout masks
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=lr)
+    for _ in range(num_epochs):
+        train_epoch(model, train_loader, nn.CrossEntropyLoss(), optimizer)
+    return evaluate(model, test_loader)[1]
+
+
+@functools.lru_cache(maxsize=8)
+def scratch_accuracy(classes, seed, num_epochs, init_seed):
+    """The accuracy of a ``small_vgg`` trained from scratch by ``fine_tune`` (the same
+    budget), its weights drawn after ``torch.manual_seed(init_seed)``."""
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(init_seed)
+    acc = fine_tune(small_vgg(num_classes=len(classes)), classes, seed, num_epochs)
+    torch.set_rng_state(generator_state)
+    return acc
+
+
+TRANSFER_MARGIN = 0.1  # measured over 200 seeds in tests/test_seeds_ch10.py
+
+
+def check_beats_scratch(model, classes, seed, num_epochs, init_seed, margin=TRANSFER_MARGIN,
+                        quiet=False):
+    """Fine-tune ``model`` on the digits ``classes``; its accuracy must beat a network
+    trained from scratch with the same budget by ``margin``. Returns the accuracy."""
+    from nncourse.checks import CheckFailure, _passed
+
+    classes = tuple(classes)
+    acc = fine_tune(model, classes, seed, num_epochs)
+    scratch = scratch_accuracy(classes, seed, num_epochs, init_seed)
+    if not acc > scratch + margin:
+        raise CheckFailure(f"after {num_epochs} epochs of fine-tuning the accuracy is "
+                           f"{acc:.3f}, not clearly above the {scratch:.3f} of the same "
+                           f"network trained from scratch (by {margin})")
+    _passed(f"fine-tuned {acc:.2f} vs scratch {scratch:.2f}", quiet)
+    return acc
+
+
+def _fail(message):
+    from nncourse.checks import CheckFailure
+
+    raise CheckFailure(message)
+
+
+def check_transfer(model, pretrained, state_before, num_classes, name="transfer",
+                   quiet=False):
+    """What exercise 6 asks of ``model = transfer(pretrained, num_classes)``: a copy of
+    ``pretrained`` (whose state was ``state_before`` and must stay so) with a fresh
+    ``classifier[6]`` of ``num_classes`` outputs, its features frozen and every other
+    parameter trainable. Says which property fails, and names the parameter."""
+    from nncourse.checks import _passed, check_module
+
+    check_module(model, f"{name}(pretrained, {num_classes})", quiet=True)
+    if model is pretrained:
+        _fail(f"{name} returned the pretrained model itself: the new model must be a copy, "
+              "and the pretrained one must stay as it was")
+    changed = [k for k, t in state_before.items()
+               if k not in pretrained.state_dict() or not torch.equal(
+                   t, pretrained.state_dict()[k])]
+    if changed:
+        shared = [n for n, m in model.named_children()
+                  if getattr(pretrained, n, None) is m]
+        why = (f"\nHint: the new model shares {', '.join(shared)} with the pretrained one: a "
+               "shallow copy keeps the same layer objects") if shared else ""
+        _fail(f"the pretrained model was changed ({changed[0]}, ...){why}")
+    classifier = getattr(model, "classifier", None)
+    head = (classifier[6] if isinstance(classifier, nn.Sequential) and len(classifier) > 6
+            else None)
+    old_head = pretrained.classifier[6]
+    if not isinstance(head, nn.Linear):
+        _fail(f"classifier[6] of the new model should be an nn.Linear, got "
+              f"{type(head).__name__}")
+    if (head.in_features, head.out_features) != (old_head.in_features, num_classes):
+        _fail(f"classifier[6] maps {head.in_features} inputs to {head.out_features} "
+              f"outputs; the new head maps the {old_head.in_features} inputs of the old one "
+              f"to {num_classes}")
+    if head.weight.shape == old_head.weight.shape and torch.equal(head.weight,
+                                                                  old_head.weight):
+        _fail("classifier[6] holds the pretrained head's weights: the new task needs a "
+              "fresh head")
+    own = model.state_dict()
+    for key, tensor in pretrained.state_dict().items():
+        if key.startswith("classifier.6."):
+            continue
+        if key not in own:
+            _fail(f"the new model has no {key}: apart from the head it keeps every layer "
+                  "of the pretrained model")
+        if own[key].shape != tensor.shape or not torch.equal(own[key], tensor):
+            _fail(f"{key} of the new model differs from the pretrained model's: apart from "
+                  "the head, the new model starts from the pretrained weights")
+    trainable = [n for n, p in model.named_parameters()
+                 if n.startswith("features.") and p.requires_grad]
+    if trainable:
+        _fail(f"{trainable[0]} of the new model still requires grad ({len(trainable)} "
+              "parameter tensors of the features do): the features must be frozen")
+    frozen = [n for n, p in model.named_parameters()
+              if not n.startswith("features.") and not p.requires_grad]
+    if frozen:
+        _fail(f"{', '.join(frozen)} of the new model {'is' if len(frozen) == 1 else 'are'} "
+              "frozen: only the features are frozen, the classifier keeps learning")
+    _passed(f"a copy with the pretrained weights, a fresh {num_classes}-class head, the "
+            "features frozen and the classifier trainable", quiet)

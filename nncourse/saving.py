@@ -6,6 +6,8 @@ machine looks like. Loading it on a machine without that device fails unless
 ``map_location`` says where the tensors should go, which is the mistake the lesson and the
 exercises show without needing a GPU.
 """
+import os
+
 import torch
 
 _pretend_location = None  # the location tag to write; None: torch's own tag
@@ -42,3 +44,92 @@ def save_as_if_on(obj, path, device="cuda:0"):
         torch.save(obj, path)
     finally:
         _pretend_location = None
+
+
+# ----------------------------------------------------------------------------------------
+# Checks for chapter 11's exercises: what the file holds, and what a resume left out
+
+
+def load_weights_only(path, what="the file"):
+    """``torch.load(path, weights_only=True)``, or a ``CheckFailure`` that says why the
+    file does not load that way (the usual cause: a pickled object, not tensors)."""
+    from nncourse.checks import CheckFailure
+
+    if not os.path.exists(path):
+        raise CheckFailure(f"{what} was not written: no file at the path given")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError, or others for other files
+        text = str(err)
+        why = ""
+        if "torch.nn.modules" in text:
+            why = ("\nHint: the file holds a module object (a whole model is pickled with "
+                   "its class), which weights_only=True refuses to unpickle: save tensors, "
+                   "by name, instead")
+        elif "Unsupported global" in text:
+            why = ("\nHint: the file holds Python objects that weights_only=True refuses "
+                   "to unpickle: save tensors, numbers and plain containers only")
+        raise CheckFailure(f"torch.load(path, weights_only=True) failed on {what} "
+                           f"({type(err).__name__}){why}") from None
+
+
+def check_state_file(path, net, name="save_state", quiet=False):
+    """The file at ``path`` must hold ``net``'s state: every parameter and buffer by its
+    name, equal to the model's, loadable with ``weights_only=True``. Returns what it
+    holds."""
+    from nncourse.checks import CheckFailure, _passed
+
+    saved = load_weights_only(path, f"the file {name} wrote")
+    if not isinstance(saved, dict):
+        why = (": without names the tensors cannot be matched to the model's layers"
+               if isinstance(saved, (list, tuple)) else "")
+        raise CheckFailure(f"the file holds a {type(saved).__name__}, not a dictionary from "
+                           f"names to tensors{why}")
+    state = net.state_dict()
+    missing = [k for k in state if k not in saved]
+    extra = [k for k in saved if k not in state]
+    if missing:
+        buffers = dict(net.named_buffers())
+        why = ("\nHint: these are buffers (batch norm's running statistics and counter): "
+               "a model's state holds them as well as its parameters"
+               if all(k in buffers for k in missing) else "")
+        raise CheckFailure(f"the file lacks {len(missing)} of the model's {len(state)} "
+                           f"entries: {', '.join(missing)}{why}")
+    if extra:
+        raise CheckFailure(f"the file holds names the model does not have: "
+                           f"{', '.join(map(str, extra))}")
+    for key, tensor in state.items():
+        value = saved[key]
+        if not isinstance(value, torch.Tensor) or value.shape != tensor.shape or \
+                not torch.equal(value, tensor):
+            raise CheckFailure(f"the saved {key} differs from the model's")
+    _passed(f"{len(state)} entries saved by name, loadable with weights_only=True", quiet)
+    return saved
+
+
+def same_state(a, b):
+    """True when two state dicts (nested dicts, lists, tensors, numbers) are equal."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+                and a.shape == b.shape and torch.equal(a.cpu(), b.cpu()))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_state(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def not_restored(saved, model, optimizer, loader):
+    """What a resume left unlike the stopped run: ``saved`` holds the stopped run's
+    ``model`` and ``optimizer`` state dicts and its ``torch_rng`` and ``loader_rng``
+    states, taken by the test; returns the names of the parts that differ now."""
+    parts = []
+    if not same_state(model.state_dict(), saved["model"]):
+        parts.append("the model's weights")
+    if not same_state(optimizer.state_dict(), saved["optimizer"]):
+        parts.append("the optimizer's state (its momentum or moment estimates)")
+    if not torch.equal(torch.get_rng_state(), saved["torch_rng"]):
+        parts.append("torch's global random generator (it draws the dropout masks)")
+    if not torch.equal(loader.generator.get_state(), saved["loader_rng"]):
+        parts.append("the loader's generator (it draws the shuffling order)")
+    return parts

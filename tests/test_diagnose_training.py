@@ -184,3 +184,104 @@ def test_param_groups():
                                {"params": rest[:1]}], lr=0.1)
     with pytest.raises(CheckFailure, match="in no group"):
         check_param_groups(missing, net, lr=0.1, weight_decay=0.1)
+
+
+def test_a_net_left_in_eval_mode_is_named():
+    from nncourse.diagnose_training import TRAIN_IN_EVAL_MODE
+
+    def _without_train(net, loader, loss_fn, optimizer):
+        total, count = 0.0, 0
+        for X, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(net(X), y)
+            loss.backward()
+            optimizer.step()
+            total, count = total + loss.item() * len(y), count + len(y)
+        return total / count
+
+    net, loader, loss_fn, optimizer = _setup()
+    with pytest.raises(CheckFailure) as err:
+        check_training_loop(_without_train, net.eval(), loader, loss_fn, optimizer,
+                            quiet=True)
+    assert TRAIN_IN_EVAL_MODE in str(err.value)
+    net, loader, loss_fn, optimizer = _setup()
+    check_training_loop(train_epoch, net.eval(), loader, loss_fn, optimizer, quiet=True)
+
+
+def _run(seed=0):
+    torch.manual_seed(seed)
+    X, y = torch.randn(40, 4), torch.arange(40) % 3
+    loader = DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    return net, loader
+
+
+def _steps_run():
+    net, loader = _run()
+    return net, loader, nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), lr=0.2,
+                                                               momentum=0.9)
+
+
+def test_same_steps_accepts_the_loop_and_names_a_replayed_pass():
+    import itertools
+
+    from nncourse.diagnose_training import REPLAYED_FIRST_PASS, check_same_steps
+
+    def loop(net, loader, loss_fn, optimizer, num_steps, batches):
+        losses = []
+        for X, y in itertools.islice(batches, num_steps):
+            optimizer.zero_grad()
+            loss = loss_fn(net(X), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        return losses
+
+    def every_pass(loader):
+        while True:
+            yield from loader
+
+    net, loader, loss_fn, optimizer = _steps_run()
+    losses = loop(net, loader, loss_fn, optimizer, 7, every_pass(loader))
+    check_same_steps(net, _steps_run, 7, losses, quiet=True)
+    with pytest.raises(CheckFailure, match="step 2"):
+        check_same_steps(net, _steps_run, 7, losses[:2] + [0.0] + losses[3:], quiet=True)
+    net, loader, loss_fn, optimizer = _steps_run()
+    loop(net, loader, loss_fn, optimizer, 7, itertools.cycle(loader))
+    with pytest.raises(CheckFailure) as err:
+        check_same_steps(net, _steps_run, 7, quiet=True)
+    assert REPLAYED_FIRST_PASS in str(err.value)
+
+
+def test_same_fit_names_missing_momentum_and_the_plain_mean():
+    from nncourse.diagnose_training import NO_MOMENTUM, _replay_fit, check_same_fit
+
+    net, loader = _run()
+    epochs = _replay_fit(net, loader, 3, 0.2)
+    weighted = [sum(v * n for v, n in zip(*e)) / sum(e[1]) for e in epochs]
+    check_same_fit(net, weighted, _run, 3, 0.2, quiet=True)
+    with pytest.raises(CheckFailure, match="plain mean"):
+        check_same_fit(net, [sum(e[0]) / len(e[0]) for e in epochs], _run, 3, 0.2,
+                       quiet=True)
+    net, loader = _run()
+    _replay_fit(net, loader, 3, 0.2, momentum=0.0)
+    with pytest.raises(CheckFailure) as err:
+        check_same_fit(net, weighted, _run, 3, 0.2, quiet=True)
+    assert NO_MOMENTUM in str(err.value)
+
+
+def test_schedule_mistakes_are_recognised():
+    import math
+
+    from nncourse.diagnose_training import schedule_hint
+
+    def cosine(t, total, lr=0.1):
+        return lr * (1 + math.cos(math.pi * t / total)) / 2
+
+    right = [cosine(e, 4) for e in range(4)]
+    assert schedule_hint(right, right, 3) is None
+    assert "never changes" in schedule_hint([0.1] * 4, right, 3)
+    assert "next epoch" in schedule_hint([cosine(e + 1, 4) for e in range(4)], right, 3)
+    assert "once per batch" in schedule_hint([cosine(3 * e, 4) for e in range(4)], right, 3)
+    assert schedule_hint([0.05, 0.04, 0.03, 0.02], right, 3) is None

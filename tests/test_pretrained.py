@@ -94,3 +94,61 @@ def test_pretrained_digits_vgg_leaves_the_callers_random_numbers_alone():
     torch.manual_seed(3)
     pretrained_digits_vgg(num_epochs=1, seed=5)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_check_preprocessed_names_the_known_pipelines():
+    from torchvision.transforms import functional as TF
+
+    from nncourse.checks import CheckFailure
+    from nncourse.pretrained import check_preprocessed
+
+    weights = VGG16_Weights.IMAGENET1K_V1
+    image = torch.rand(3, 260, 300, generator=torch.Generator().manual_seed(0))
+    check_preprocessed(weights.transforms()(image).unsqueeze(0), image, weights, quiet=True)
+    t = weights.transforms()
+    squashed = TF.normalize(TF.resize(image, [224, 224], antialias=True), t.mean, t.std)
+    cropped = TF.center_crop(TF.resize(image, t.resize_size, antialias=True), t.crop_size)
+    for wrong, words in [(squashed, "resized to 224 x 224 directly"),
+                         (cropped, "not normalised"),
+                         (torch.zeros(3, 224, 224), "values differ")]:
+        with pytest.raises(CheckFailure, match=words) as err:
+            check_preprocessed(wrong.unsqueeze(0), image, weights, quiet=True)
+        if words == "values differ":
+            assert "Hint" not in str(err.value)  # no mistake recognised, none named
+
+
+def _transfer(pretrained, num_classes):
+    import copy
+
+    from torch import nn
+    model = copy.deepcopy(pretrained)
+    model.classifier[6] = nn.Linear(model.classifier[6].in_features, num_classes)
+    model.features.requires_grad_(False)
+    return model
+
+
+def test_check_transfer_says_which_property_fails():
+    import copy
+
+    from nncourse.checks import CheckFailure
+    from nncourse.pretrained import check_transfer
+
+    pretrained = small_vgg(num_classes=5)
+    before = copy.deepcopy(pretrained.state_dict())
+    check_transfer(_transfer(pretrained, 3), pretrained, before, 3, quiet=True)
+
+    probe = _transfer(pretrained, 3)
+    probe.classifier[0].requires_grad_(False)
+    with pytest.raises(CheckFailure, match="only the features are frozen"):
+        check_transfer(probe, pretrained, before, 3, quiet=True)
+    kept = _transfer(pretrained, 5)
+    kept.classifier[6] = copy.deepcopy(pretrained.classifier[6])
+    with pytest.raises(CheckFailure, match="fresh head"):
+        check_transfer(kept, pretrained, before, 5, quiet=True)
+    with pytest.raises(CheckFailure, match="starts from the pretrained weights"):
+        check_transfer(_transfer(small_vgg(num_classes=5), 3), pretrained, before, 3,
+                       quiet=True)
+    shallow = copy.copy(pretrained)
+    shallow.classifier[6] = torch.nn.Linear(64, 3)
+    with pytest.raises(CheckFailure, match="shallow copy"):
+        check_transfer(shallow, pretrained, before, 3, quiet=True)

@@ -32,3 +32,46 @@ def test_ordinary_saving_is_not_affected(tmp_path):
     assert sum(tagger is _pretend_tag for _, tagger, _ in registry) == 1
     torch.save({"w": torch.ones(2)}, tmp_path / "cpu.pt")
     assert torch.load(tmp_path / "cpu.pt", weights_only=True)["w"].device.type == "cpu"
+
+
+def test_check_state_file_says_what_the_file_lacks(tmp_path):
+    from nncourse.checks import CheckFailure
+    from nncourse.saving import check_state_file
+
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    path = tmp_path / "net.pt"
+    torch.save(net.state_dict(), path)
+    check_state_file(path, net, quiet=True)
+    for saved, words in [(dict(net.named_parameters()), "buffers"),
+                         (list(net.parameters()), "without names"),
+                         (net, "module object")]:
+        torch.save(saved, path)
+        with pytest.raises(CheckFailure, match=words):
+            check_state_file(path, net, quiet=True)
+
+
+def test_not_restored_names_each_part(tmp_path):
+    import copy
+
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from nncourse.saving import not_restored
+
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.randn(4, 3)).sum().backward()
+    optimizer.step()
+    loader = DataLoader(TensorDataset(torch.randn(6, 3)), batch_size=2, shuffle=True,
+                        generator=torch.Generator().manual_seed(1))
+    list(loader)
+    saved = {"model": copy.deepcopy(model.state_dict()),
+             "optimizer": copy.deepcopy(optimizer.state_dict()),
+             "torch_rng": torch.get_rng_state(), "loader_rng": loader.generator.get_state()}
+    assert not_restored(saved, model, optimizer, loader) == []
+    fresh = nn.Linear(3, 2)  # draws random numbers: torch's generator moves on
+    fresh_optimizer = torch.optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9)
+    list(loader)
+    parts = " ".join(not_restored(saved, fresh, fresh_optimizer, loader))
+    for words in ("weights", "optimizer", "global random", "loader"):
+        assert words in parts

@@ -254,3 +254,126 @@ def fit(net, train_loader, num_epochs, lr):
         lrs.append(optimizer.param_groups[0]["lr"])
         losses.append(train_epoch(net, train_loader, loss_fn, optimizer))
     return losses, lrs
+
+# %% [mutant ex2_adamw] ignores amsgrad: always the current second moment
+def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+               amsgrad=False):
+    beta1, beta2 = betas
+    with torch.no_grad():
+        state["t"] = state.get("t", 0) + 1
+        t = state["t"]
+        for i, p in enumerate(params):
+            s = state.setdefault(i, {"m": torch.zeros_like(p), "v": torch.zeros_like(p)})
+            p *= 1 - lr * weight_decay
+            s["m"] = beta1 * s["m"] + (1 - beta1) * p.grad
+            s["v"] = beta2 * s["v"] + (1 - beta2) * p.grad * p.grad
+            m_hat, v_hat = s["m"] / (1 - beta1 ** t), s["v"] / (1 - beta2 ** t)
+            p -= lr * m_hat / (v_hat.sqrt() + eps)
+
+# %% [mutant ex2_adamw] eps inside the square root
+def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+               amsgrad=False):
+    beta1, beta2 = betas
+    with torch.no_grad():
+        state["t"] = state.get("t", 0) + 1
+        t = state["t"]
+        for i, p in enumerate(params):
+            s = state.setdefault(i, {"m": torch.zeros_like(p), "v": torch.zeros_like(p),
+                                     "v_max": torch.zeros_like(p)})
+            p *= 1 - lr * weight_decay
+            s["m"] = beta1 * s["m"] + (1 - beta1) * p.grad
+            s["v"] = beta2 * s["v"] + (1 - beta2) * p.grad * p.grad
+            s["v_max"] = torch.maximum(s["v_max"], s["v"])
+            v = s["v_max"] if amsgrad else s["v"]
+            m_hat, v_hat = s["m"] / (1 - beta1 ** t), v / (1 - beta2 ** t)
+            p -= lr * m_hat / (v_hat + eps).sqrt()
+
+# %% [mutant ex3_groups] the two groups in the other order: biases and scales first
+def make_optimizer(net, lr, weight_decay):
+    no_decay = [p for p in net.parameters() if p.dim() < 2]
+    decay = [p for p in net.parameters() if p.dim() >= 2]
+    return torch.optim.SGD([{"params": no_decay, "weight_decay": 0.0},
+                            {"params": decay, "weight_decay": weight_decay}],
+                           lr=lr, momentum=0.9)
+
+# %% [mutant ex4_loop] never puts the model in training mode
+def train_steps(net, loader, loss_fn, optimizer, num_steps):
+    losses = []
+    while len(losses) < num_steps:
+        for X, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(net(X), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            if len(losses) == num_steps:
+                break
+    return losses
+
+# %% [mutant ex4_loop] itertools.cycle: the later passes replay the first pass's batches
+import itertools
+
+
+def train_steps(net, loader, loss_fn, optimizer, num_steps):
+    net.train()
+    losses = []
+    for _, (X, y) in zip(range(num_steps), itertools.cycle(loader)):
+        optimizer.zero_grad()
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+# %% [mutant ex5_confusion] vectorised matrix[y, pred] += 1: a repeated pair counts once
+def confusion_matrix(net, loader, num_classes):
+    net.eval()
+    matrix = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    with torch.no_grad():
+        for X, y in loader:
+            matrix[y, net(X).argmax(dim=1)] += 1
+    net.train()
+    return matrix
+
+# %% [mutant ex5_confusion] evaluates with autograd on (no torch.no_grad())
+def confusion_matrix(net, loader, num_classes):
+    net.eval()
+    matrix = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    for X, y in loader:
+        for true, pred in zip(y, net(X).argmax(dim=1)):
+            matrix[true, pred] += 1
+    net.train()
+    return matrix
+
+# %% [mutant ex6_schedule] SGD without momentum
+from nncourse.training import train_epoch
+
+
+def fit(net, train_loader, num_epochs, lr):
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs)
+    losses, lrs = [], []
+    for epoch in range(num_epochs):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        losses.append(train_epoch(net, train_loader, nn.CrossEntropyLoss(), optimizer))
+        scheduler.step()
+    return losses, lrs
+
+# %% [mutant ex6_schedule] its own epoch loop returning the plain mean of the batch losses
+def fit(net, train_loader, num_epochs, lr):
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs)
+    losses, lrs = [], []
+    for epoch in range(num_epochs):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        net.train()
+        batch_losses = []
+        for X, y in train_loader:
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(net(X), y)
+            loss.backward()
+            optimizer.step()
+            batch_losses.append(loss.item())
+        losses.append(sum(batch_losses) / len(batch_losses))
+        scheduler.step()
+    return losses, lrs

@@ -105,3 +105,45 @@ def transfer(pretrained, num_classes):
     model = copy.deepcopy(pretrained)
     model.classifier[6] = nn.Linear(model.classifier[6].in_features, num_classes)
     return model
+
+# %% [mutant ex1_preprocess] resizes and crops as the weights say, but never normalises
+def preprocess(image, weights):
+    from torchvision.transforms import functional as TF
+    t = weights.transforms()
+    image = TF.resize(image, t.resize_size, interpolation=t.interpolation, antialias=True)
+    return TF.center_crop(image, t.crop_size).unsqueeze(0)
+
+# %% [mutant ex2_top_classes] the probabilities left as 0-d tensors, not Python floats
+def top_classes(logits, weights, k=5):
+    categories = weights.meta["categories"]
+    top = logits.softmax(dim=0).topk(k)
+    return [(categories[i], p) for p, i in zip(top.values, top.indices)]
+
+# %% [mutant ex4_add_head] appends the layer without the name "head"
+def add_head(net, num_classes):
+    net.classifier.append(nn.Linear(net.classifier[-1].out_features, num_classes))
+    return net
+
+# %% [mutant ex6_transfer] a linear probe: the rest of the classifier frozen as well
+def transfer(pretrained, num_classes):
+    model = copy.deepcopy(pretrained)
+    model.classifier[6] = nn.Linear(model.classifier[6].in_features, num_classes)
+    model.features.requires_grad_(False)
+    for layer in list(model.classifier)[:6]:
+        layer.requires_grad_(False)
+    return model
+
+# %% [mutant ex6_transfer] copy.copy: a shallow copy that shares the pretrained layers
+def transfer(pretrained, num_classes):
+    model = copy.copy(pretrained)
+    model.classifier[6] = nn.Linear(model.classifier[6].in_features, num_classes)
+    model.features.requires_grad_(False)
+    return model
+
+# %% [mutant ex6_transfer] keeps the pretrained head when the number of classes matches
+def transfer(pretrained, num_classes):
+    model = copy.deepcopy(pretrained)
+    if model.classifier[6].out_features != num_classes:
+        model.classifier[6] = nn.Linear(model.classifier[6].in_features, num_classes)
+    model.features.requires_grad_(False)
+    return model

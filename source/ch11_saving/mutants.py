@@ -130,3 +130,31 @@ def load_matching(model, state_dict):
                if name not in own or tensor.shape == own[name].shape}
     result = model.load_state_dict(fitting, strict=False)
     return result.missing_keys + result.unexpected_keys
+
+# %% [mutant ex3_checkpoint] the optimizer's state in a second file beside the first
+def save_checkpoint(path, model, optimizer, epoch):
+    torch.save({"model": model.state_dict(), "epoch": epoch}, path)
+    torch.save(optimizer.state_dict(), path + ".optimizer")
+
+
+def load_checkpoint(path, model, optimizer):
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(torch.load(path + ".optimizer", weights_only=True))
+    return checkpoint["epoch"]
+
+# %% [mutant ex4_resume] re-seeds torch with the epoch instead of restoring its state
+def save_training(path, model, optimizer, loader, epoch):
+    torch.save({"model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "epoch": epoch,
+                "loader_rng": loader.generator.get_state()}, path)
+
+
+def resume_training(path, model, optimizer, loader):
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    loader.generator.set_state(checkpoint["loader_rng"])
+    torch.manual_seed(checkpoint["epoch"])
+    return checkpoint["epoch"]
