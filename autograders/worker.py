@@ -602,14 +602,15 @@ def _fast_sqlite():
 
 
 def _converter(kind, student, assignment):
-    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
+    from autograders.feedback import FeedbackConverter
     cfg = _STATE["cfg"]
     coursedir = CourseDirectory(config=cfg)
     coursedir.student_id = student
     coursedir.assignment_id = assignment
-    cls = Autograde if kind == "autograde" else GenerateFeedback
+    cls = Autograde if kind == "autograde" else FeedbackConverter
     converter = cls(coursedir=coursedir, config=cfg)
     quiet = logging.getLogger("nbgrader-worker")
     quiet.handlers[:] = logging.getLogger("traitlets").handlers

@@ -304,6 +304,24 @@ def test_feedback_shows_failures_not_hidden_tests(batch):
     assert "BEGIN HIDDEN TESTS" not in html
 
 
+def test_feedback_is_what_stock_nbgrader_renders(batch, tmp_path):
+    """The workers keep one feedback exporter for all their submissions
+    (autograders.feedback): stock ``nbgrader generate_feedback`` on the record folder
+    renders the same HTML for every student."""
+    out = batch["out"]
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", AID,
+                           "--force", f"--CourseDirectory.feedback_directory={tmp_path}"],
+                          cwd=out, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ours = sorted(out.glob(f"feedback/*/{AID}/*.html"))
+    assert len(ours) >= 10
+    for path in ours:
+        stock = tmp_path / path.relative_to(out / "feedback")
+        assert stock.read_text() == path.read_text(), path
+
+
 def test_report_has_plots(batch):
     html = (batch["out"] / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 2
