@@ -10,12 +10,15 @@ Two mistakes dominate this chapter, and both are about shapes:
   one sample changes the output of another.
 """
 import math
+import re
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nncourse.checks import CheckFailure, _fmt_shape, _passed
 from nncourse.convpool import layer_formula
+from nncourse.diagnose_activations import check_or_name
 
 SPATIAL = ("H", "W", "D")
 FLATTENED_BATCH = ("torch.flatten(x) (or x.view(-1), x.reshape(-1)) flattens the batch "
@@ -107,13 +110,17 @@ def check_batch_independent(fn, X, name="output", quiet=False):
         try:
             out = fn(X)
         except RuntimeError as err:
+            # a batch flattened into one row reaches the Linear layer as (1, N * features)
+            row = re.search(r"cannot be multiplied \(1x(\d+) and", str(err))
+            merged = row is not None and len(X) > 1 and int(row[1]) % len(X) == 0
             raise CheckFailure(f"{name} failed on a batch of {len(X)}: "
-                               f"{str(err).splitlines()[0]}\nHint: {FLATTENED_BATCH}"
-                               ) from None
+                               f"{str(err).splitlines()[0]}"
+                               + (f"\nHint: {FLATTENED_BATCH}" if merged else "")) from None
         if out.shape[0] != X.shape[0]:
+            merged = out.dim() == 1 or out.shape[0] == 1
             raise CheckFailure(f"{name} has shape {_fmt_shape(tuple(out.shape))} for a batch "
-                               f"of {X.shape[0]}: dimension 0 should be the batch.\nHint: "
-                               f"{FLATTENED_BATCH}")
+                               f"of {X.shape[0]}: dimension 0 should be the batch."
+                               + (f"\nHint: {FLATTENED_BATCH}" if merged else ""))
         changed = X.clone()
         changed[-1] = changed[-1] + 1.0 + changed[-1].abs()
         out_changed = fn(changed)
@@ -126,12 +133,137 @@ def check_batch_independent(fn, X, name="output", quiet=False):
 
 
 def checked_call(fn, *args, name=None, hint=None):
-    """``fn(*args)``; an error inside it becomes a CheckFailure that names the call and
-    adds ``hint`` (the usual cause), instead of a bare traceback."""
+    """``fn(*args)``; an error inside it becomes a CheckFailure that names the call,
+    instead of a bare traceback.
+
+    ``hint`` is added to the message: a string always; a dict ``{text: hint}`` only when
+    the error message contains ``text`` (so that a hint names a cause only when the error
+    is the one that cause raises); a function of the error only when it returns a hint.
+    """
     name = name or getattr(fn, "__name__", "the function")
     try:
         return fn(*args)
     except (RuntimeError, TypeError, IndexError) as err:
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         message = f"{name} failed: {type(err).__name__}: {first_line}"
+        if isinstance(hint, dict):
+            hint = next((h for text, h in hint.items() if text in str(err)), None)
+        elif callable(hint):
+            hint = hint(err)
         raise CheckFailure(message if not hint else f"{message}\nHint: {hint}") from None
+
+
+# ----------------------------------------------------------------------------------------
+# Results compared with what torch computes; a known mistake is named only when the
+# result is what that mistake gives for these inputs.
+
+
+def _resolve(shape, numel):
+    """``shape`` with its -1 replaced as reshape would, or None when it cannot be."""
+    shape = list(shape)
+    known = math.prod(d for d in shape if d != -1)
+    if shape.count(-1) == 1 and known and numel % known == 0:
+        shape[shape.index(-1)] = numel // known
+    return tuple(shape) if -1 not in shape and math.prod(shape) == numel else None
+
+
+def check_reshaped(out, expected, name="output", mistakes=None, quiet=False):
+    """``out`` must equal ``expected`` exactly (a reshape moves no value).
+
+    ``mistakes`` maps a label to the shape that mistake gives; a wrong shape names the
+    mistakes whose shape it is. Otherwise the message says which dimension differs.
+    """
+    if not isinstance(out, torch.Tensor):
+        raise CheckFailure(f"{name} should be a tensor, got {type(out).__name__}")
+    if out.shape != expected.shape:
+        found = [label for label, shape in (mistakes or {}).items()
+                 if shape is not None and tuple(shape) == tuple(out.shape)]
+        message = (f"{name}: expected shape {_fmt_shape(tuple(expected.shape))}, got "
+                   f"{_fmt_shape(tuple(out.shape))}")
+        if found:
+            message += "\nKnown mistake: " + "; or ".join(found)
+        raise CheckFailure(message)
+    if not torch.equal(out.detach().cpu(), expected.cpu()):
+        raise CheckFailure(f"{name}: the shape is right but the values are not where "
+                           "they should be: a reshape keeps the order of the values")
+    _passed(f"{name} has shape {_fmt_shape(tuple(out.shape))} and the right values", quiet)
+
+
+def flatten_mistakes(x, start_dim=1, end_dim=-1):
+    """``{label: shape}``: the shapes that the classic flatten mistakes give."""
+    shape = tuple(x.shape)
+    start, end = start_dim % x.dim(), end_dim % x.dim()
+    mistakes = {}
+    if (start, end) != (0, x.dim() - 1):
+        mistakes["every dimension was merged, the batch too: only the dimensions from "
+                  "start_dim to end_dim merge"] = (x.numel(),)
+    if (start, end) != (1, x.dim() - 1) and x.dim() > 1:
+        mistakes["start_dim and end_dim were ignored: this is the default flatten of "
+                  "everything after the batch"] = _resolve((shape[0], -1), x.numel())
+    if end > start:
+        merged = math.prod(shape[start:end])
+        mistakes["end_dim was treated as excluded, like the end of a Python slice; "
+                  "nn.Flatten includes it"] = shape[:start] + (merged,) + shape[end:]
+    return mistakes
+
+
+def unflatten_mistakes(x, dim, sizes):
+    """``{label: shape}``: the shapes that the classic unflatten mistakes give."""
+    shape, sizes = tuple(x.shape), tuple(sizes)
+    d = dim % x.dim()
+    mistakes = {}
+    if d != 1 and x.dim() > 1:
+        mistakes["dimension 1 was split whatever dim was"] = _resolve(
+            shape[:1] + sizes + shape[2:], x.numel())
+    if dim < 0:
+        mistakes[f"the negative dim {dim} was used in slices as it is: x.shape[:dim] and "
+                  "x.shape[dim + 1:] need it counted from the front"] = _resolve(
+            shape[:dim] + sizes + shape[dim + 1:], x.numel())
+    if d < x.dim() - 1:
+        mistakes["the dimensions after dim were dropped"] = _resolve(shape[:d] + sizes,
+                                                                      x.numel())
+    return mistakes
+
+
+def check_linear(out, x, W, b=None, name="linear(x, W, b)", quiet=False):
+    """``out`` must equal ``F.linear(x, W, b)``; names the classic slips when it matches."""
+    x, W = x.detach(), W.detach()
+    b = None if b is None else b.detach()
+    expected = F.linear(x, W, b)
+    mistakes = {}
+    if W.shape[0] == W.shape[1]:
+        mistakes["x was multiplied by W, not by its transpose: W has shape "
+                 "(out_features, in_features)"] = lambda: F.linear(x, W.T, b)
+    if b is not None:
+        mistakes["the bias is missing"] = lambda: x @ W.T
+        mistakes["the bias was subtracted"] = lambda: x @ W.T - b
+    check_or_name(out, expected, name, mistakes, atol=1e-4, rtol=1e-4, quiet=quiet)
+
+
+def check_linear_on_channels(out, x, layer, name="linear_on_channels(x, layer)",
+                             quiet=False):
+    """``out`` must be ``layer`` applied to the channel vector of every pixel of ``x``."""
+    x = x.detach()
+    W = layer.weight.detach()
+    b = None if layer.bias is None else layer.bias.detach()
+    n, c, h, w = x.shape
+    expected = torch.einsum("nchw,oc->nohw", x, W)
+    if b is not None:
+        expected = expected + b[None, :, None, None]
+    if isinstance(out, torch.Tensor) and tuple(out.shape) == (n, h, w, W.shape[0]) != tuple(
+            expected.shape):
+        raise CheckFailure(f"{name}: expected shape {_fmt_shape(tuple(expected.shape))}, "
+                           f"got {_fmt_shape(tuple(out.shape))}\nKnown mistake: the "
+                           "channels are still last, (N, H, W, C_out): move them back to "
+                           "dimension 1")
+    mistakes = {
+        "the input was reshaped (or viewed) to channels-last instead of permuted: the "
+        "shape is right, but the memory is reinterpreted, so each 'pixel' gets values "
+        "from several pixels and channels": lambda: F.linear(
+            x.reshape(n, h, w, c), W, b).reshape(n, -1, h, w),
+        "the (N, H*W, C_out) result was reshaped straight to (N, C_out, H, W): move the "
+        "channels with a transpose or permute first": lambda: F.linear(
+            x.flatten(2).transpose(1, 2), W, b).reshape(n, -1, h, w),
+        "height and width were swapped on the way back": lambda: expected.transpose(2, 3),
+    }
+    check_or_name(out, expected, name, mistakes, atol=1e-5, rtol=1e-4, quiet=quiet)

@@ -13,6 +13,8 @@ instead, say which mistake it is and how to fix it:
 - ``builtin_losses_forbidden`` (and ``call_by_hand``) make an exercise that asks for a loss
   "by hand" fail with a clear message when the function calls torch's own loss.
 """
+import math
+import re
 
 import torch
 import torch.nn.functional as F
@@ -25,14 +27,17 @@ SOFTMAX_BEFORE_CE = ("softmax was applied before cross-entropy: the loss takes r
                      "softmax twice. Pass the logits straight to the loss")
 NAIVE_LOG_SOFTMAX = ("softmax(...).log() overflows or reaches log(0) for large logits: use "
                      "F.log_softmax(logits, dim=1), which is computed stably")
+# Exercise 5 of chapter 8 asks for these conversions, so the messages give a direction,
+# not the code.
 COLUMN_TARGETS = ("the targets have shape (N, 1), a column: class indices must have shape "
-                  "(N,). Use y.squeeze(1) (or y.view(-1))")
+                  "(N,); remove the column dimension, and only that one")
 FLOAT_TARGETS = ("the targets are floats ({dtype}): class indices must be integers of dtype "
-                 "torch.long. Convert with y.long()")
+                 "torch.long")
 ONE_HOT_TARGETS = ("the targets are one-hot rows of shape (N, C): class indices are one "
-                   "number per sample. Get them back with y.argmax(dim=1)")
-LOST_BATCH_DIM = ("the targets have no dimension at all: a bare squeeze() also drops the "
-                  "batch dimension when N = 1. Use squeeze(1)")
+                   "number per sample, the position of the 1 in its row")
+LOST_BATCH_DIM = ("the targets have no dimension at all: a squeeze() that removes every "
+                  "dimension of size 1 also removes the batch dimension when N = 1; "
+                  "name the dimension to remove")
 
 BUILTIN_LOSSES = {
     # name in torch._C._nn (or torch) -> what the student called
@@ -117,8 +122,7 @@ def diagnose_targets(y, num_classes=None):
     if y.is_floating_point():
         return FLOAT_TARGETS.format(dtype=y.dtype)
     if y.dtype != torch.long:
-        return (f"the targets have dtype {y.dtype}: nn.CrossEntropyLoss wants torch.long. "
-                "Convert with y.long()")
+        return f"the targets have dtype {y.dtype}: nn.CrossEntropyLoss wants torch.long"
     if num_classes is not None and y.numel():
         low, high = int(y.min()), int(y.max())
         if low < 0 or high >= num_classes:
@@ -227,7 +231,9 @@ def check_cross_entropy(actual, logits, y, name="loss", weight=None, ignore_inde
         _passed(f"{name} matches nn.CrossEntropyLoss", quiet)
         return
     if not torch.isfinite(_as_float64(actual)).all():
-        mistake = NAIVE_LOG_SOFTMAX
+        # named only when softmax(...).log() does overflow on these logits
+        naive = logits.softmax(dim=1).log()
+        mistake = NAIVE_LOG_SOFTMAX if not torch.isfinite(naive).all() else None
     else:
         mistake = _known_mistake(actual, cross_entropy_mistakes(
             logits, y, weight, ignore_index, label_smoothing, reduction), atol, rtol)
@@ -347,28 +353,76 @@ def builtin_losses_forbidden(what="this exercise"):
                              "indexing, abs, pow, sum, mean)")
 
 
-ERROR_HINTS = {
-    "out of bounds": ("an index is out of range. Class indices must lie in 0..C-1; a target "
-                      "equal to ignore_index is not a class: replace it (torch.where) before "
-                      "indexing, and give that sample a loss of 0"),
-    "must match the size": ("two tensors of different shapes met. Print the shape of each "
-                            "intermediate result; note that F.one_hot(y) without "
-                            "num_classes makes only max(y) + 1 columns"),
-}
+IGNORED_AS_INDEX = ("an index is out of range, and a target here is negative: a target "
+                    "equal to ignore_index is not a class, so it cannot index the "
+                    "log-probabilities; give that sample a loss of 0 without using it as "
+                    "an index")
+SHORT_ONE_HOT = ("F.one_hot(y) without num_classes makes only max(y) + 1 = {short} columns, "
+                 "and the logits have {c}: the last class never occurs in this batch")
+
+
+def _error_hint(err, args):
+    """A hint for an index or shape error, only when the inputs show its cause: a negative
+    target (an ignore_index used as an index), or a shape clash between C and max(y) + 1
+    (a one-hot of y made without num_classes)."""
+    text = str(err)
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    labels = [t for t in tensors if not t.is_floating_point() and t.dim() == 1 and t.numel()]
+    logits = [t for t in tensors if t.is_floating_point() and t.dim() == 2]
+    if "out of bounds" in text and any(int(t.min()) < 0 for t in labels):
+        return IGNORED_AS_INDEX
+    if "must match the size" in text and labels and logits:
+        c, short = logits[0].shape[1], int(labels[0].max()) + 1
+        sizes = {int(n) for n in re.findall(r"\((\d+)\)", text)}
+        if short < c and sizes == {short, c}:
+            return SHORT_ONE_HOT.format(short=short, c=c)
+    return None
 
 
 def call_by_hand(what, fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` with torch's own losses forbidden: the result of a loss that
     an exercise asks to be written by hand (``what`` names the exercise in the message).
 
-    An index or shape error inside ``fn`` becomes a ``CheckFailure`` with a hint.
+    An index or shape error inside ``fn`` whose cause the inputs show (see
+    ``_error_hint``) becomes a ``CheckFailure`` with a hint; any other error is raised as
+    it is.
     """
     with builtin_losses_forbidden(what):
         try:
             return fn(*args, **kwargs)
         except (IndexError, RuntimeError) as err:
-            hints = [hint for key, hint in ERROR_HINTS.items() if key in str(err)]
-            if not hints:
+            hint = _error_hint(err, args)
+            if not hint:
                 raise
             raise CheckFailure(f"{what}: your function raised {type(err).__name__}: {err}\n"
-                               f"Hint: {hints[0]}") from None
+                               f"Hint: {hint}") from None
+
+
+# ----------------------------------------------------------------------------------------
+# The initial-loss sanity check
+
+
+def check_initial_expected(expected, num_classes, y, name="expected", quiet=False):
+    """``expected`` must be ln(C) for the C outputs of the net; names the usual slips."""
+    want = math.log(num_classes)
+    if isinstance(expected, bool) or not isinstance(expected, (int, float)):
+        raise CheckFailure(f"{name} should be a Python float, got {type(expected).__name__}")
+    if math.isclose(expected, want, rel_tol=1e-6, abs_tol=1e-6):
+        _passed(f"{name} = ln({num_classes}) = {want:.6f}", quiet)
+        return
+    seen = len(torch.unique(y))
+    mistakes = {
+        "that is log10(C): ln is the natural logarithm": math.log10(num_classes),
+        "that is log2(C): ln is the natural logarithm": math.log2(num_classes),
+        "that is C itself, not its logarithm": float(num_classes),
+        f"that is the logarithm of the classes found in the labels ({seen}); C is the "
+        "number of outputs of the net": math.log(seen) if seen else None,
+        f"that is the logarithm of max(y) + 1 = {int(y.max()) + 1}, from the labels; C is "
+        "the number of outputs of the net": math.log(int(y.max()) + 1),
+    }
+    found = [label for label, value in mistakes.items()
+             if value is not None and math.isclose(expected, value, rel_tol=1e-6,
+                                                   abs_tol=1e-6)]
+    message = (f"{name}: expected ln({num_classes}) = {want:.6f} for a net with "
+               f"{num_classes} outputs, got {expected:.6g}")
+    raise CheckFailure(message + (f"\nKnown mistake: {found[0]}" if found else ""))

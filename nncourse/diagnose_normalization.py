@@ -93,10 +93,13 @@ def check_batch_norm(actual, x, weight=None, bias=None, eps=1e-5, training=True,
             lambda: _affine((x - running_mean.reshape(_channel_shape(x)))
                             / (running_var.reshape(_channel_shape(x)).sqrt() + eps),
                             x, weight, bias))
+    # the NaN explanation only where the formula without eps gives NaN at those entries
+    without_eps = (lambda: _norm(x, dims, weight, bias, 0.0)) if training else (
+        lambda: _eval_norm(x, running_mean, running_var, weight, bias, 0.0))
     check_or_name(actual, expected, name, mistakes, atol=1e-4, rtol=1e-4,
                   nonfinite="a channel whose values are all equal has variance 0: without "
                             "eps inside the square root that is 0 / 0 = NaN",
-                  quiet=quiet)
+                  nonfinite_if=[without_eps], quiet=quiet)
 
 
 def expected_running_stats(x, running_mean, running_var, momentum=0.1):
@@ -145,7 +148,7 @@ def check_layer_norm(actual, x, normalized_shape, weight=None, bias=None, eps=1e
     k = len(normalized_shape)
     dims = list(range(x.dim() - k, x.dim()))
 
-    def by_hand(dims, unbiased=False, affine=True, eps_outside=False):
+    def by_hand(dims, unbiased=False, affine=True, eps_outside=False, eps=eps):
         mean, var = _batch_stats(x, dims, unbiased)
         if eps_outside:
             y = (x - mean) / (var.sqrt() + eps)
@@ -176,14 +179,24 @@ def check_layer_norm(actual, x, normalized_shape, weight=None, bias=None, eps=1e
         mistakes["every dimension but the batch was normalised; only the last "
                  f"{k} (normalized_shape {normalized_shape}) are"] = (
             lambda: by_hand(list(range(1, x.dim()))))
+    # the NaN explanation only where the formula without eps gives NaN at those entries
     check_or_name(actual, expected, name, mistakes, atol=1e-4, rtol=1e-4,
                   nonfinite="a sample whose values are all equal has variance 0: without "
                             "eps inside the square root that is 0 / 0 = NaN",
-                  quiet=quiet)
+                  nonfinite_if=[lambda: by_hand(dims, eps=0.0)], quiet=quiet)
 
 
 # ----------------------------------------------------------------------------------------
 # dropout
+
+
+LOOKS_ALIKE = 1e-9   # a pattern this unlikely under a correct mask is a mistake's
+
+
+def _chance_alike(p, k, groups):
+    """Chance that ``groups`` independent groups of ``k`` fair draws each come out all
+    dropped or all kept, when each is dropped with probability ``p``."""
+    return (p ** k + (1 - p) ** k) ** groups
 
 
 def _fail(message, mistake=None):
@@ -278,10 +291,54 @@ def check_dropout2d(out, x, p, training=True, name="dropout2d(x, p)", quiet=Fals
               "single elements were dropped (that is nn.Dropout); Dropout2d drops whole "
               "channels: draw one mask value per (sample, channel), shape (N, C, 1, 1)")
     _check_scaled(out, x, p, name, "channels")
-    if n > 1 and 0 < p < 1 and c * n >= 64 and (all_zero == all_zero[:1]).all():
+    # A correct mask looks shared by chance with probability (p^n + (1-p)^n)^c (every
+    # channel dropped in all samples or in none), per sample with (p^c + (1-p)^c)^n: these
+    # checks only judge where that chance is below LOOKS_ALIKE.
+    if (n > 1 and 0 < p < 1 and _chance_alike(p, n, c) < LOOKS_ALIKE
+            and (all_zero == all_zero[:1]).all()):
         _fail(f"{name}: every sample lost the same channels",
               "the mask has shape (1, C, 1, 1), shared by the whole batch; each sample "
               "needs its own: (N, C, 1, 1)")
+    if (c > 1 and 0 < p < 1 and _chance_alike(p, c, n) < LOOKS_ALIKE
+            and (all_zero == all_zero[:, :1]).all()):
+        _fail(f"{name}: each sample lost all of its channels or none of them",
+              "the mask has shape (N, 1, 1, 1), one draw per sample; each channel of "
+              "each sample needs its own: (N, C, 1, 1)")
     _check_fraction(int(all_zero.sum()), n * c, p, name, "channels")
     if not quiet:
         print("\u2713 " + f"{name}: whole channels dropped, survivors scaled by 1/(1-p)")
+
+
+def _dropped(out, channels):
+    """The mask an output shows: dropped elements, or dropped (sample, channel) maps."""
+    zero = out == 0
+    return zero.reshape(*out.shape[:2], -1).all(-1) if channels else zero
+
+
+def check_mask_draws(fn, x, p, name="dropout", channels=False, seed=1234, quiet=False):
+    """``fn(x, p)`` must draw a new mask at every call, from torch's global generator.
+
+    Calls it twice in a row, then once more after re-seeding the global generator with
+    the seed of the first call: the first two masks must differ, the first and the third
+    must be equal. Use it on inputs where a correct mask repeats by pure chance with
+    negligible probability (many elements, 0 < p < 1). ``channels=True`` compares whole
+    (sample, channel) maps, for Dropout2d.
+    """
+    torch.manual_seed(seed)
+    first = _dropped(fn(x, p), channels)
+    second = _dropped(fn(x, p), channels)
+    torch.manual_seed(seed)
+    again = _dropped(fn(x, p), channels)
+    unit = "channels" if channels else "elements"
+    if _chance_alike(p, 2, first.numel()) < LOOKS_ALIKE and torch.equal(first, second):
+        _fail(f"{name}: two calls in a row dropped exactly the same {unit}; each call must "
+              "draw a new random mask",
+              "the function seeds its random numbers itself (torch.manual_seed, or a "
+              "generator of its own seeded inside), so every call repeats the same mask")
+    if not torch.equal(first, again):
+        _fail(f"{name}: after torch.manual_seed({seed}) the same call dropped other {unit} "
+              "than the first time: the mask must come from torch's global generator "
+              "(torch.rand_like, torch.rand, torch.bernoulli), so that seeding torch "
+              "makes a run reproducible")
+    if not quiet:
+        print("\u2713 " + f"{name}: a new mask at every call, from torch's generator")

@@ -50,3 +50,57 @@ def test_checked_call_turns_errors_into_hints():
     assert checked_call(torch.add, torch.ones(1), 1).item() == 2
     with pytest.raises(CheckFailure, match="Hint: use W.T"):
         checked_call(torch.matmul, torch.ones(2, 3), torch.ones(2, 3), hint="use W.T")
+
+
+def test_checked_call_adds_a_conditional_hint_only_for_its_error():
+    view = {"view size is not compatible": "use reshape"}
+    x = torch.randn(3, 4).T
+    with pytest.raises(CheckFailure, match="Hint: use reshape"):
+        checked_call(lambda t: t.view(-1), x, hint=view)
+    with pytest.raises(CheckFailure) as info:
+        checked_call(torch.matmul, torch.ones(2, 3), torch.ones(2, 3), hint=view)
+    assert "Hint" not in str(info.value)
+    with pytest.raises(CheckFailure) as info:
+        checked_call(torch.matmul, torch.ones(2, 3), torch.ones(2, 3), hint=lambda err: None)
+    assert "Hint" not in str(info.value)
+
+
+def test_reshape_mistakes_are_named_by_their_shape():
+    from nncourse.diagnose_linear import check_reshaped, flatten_mistakes, unflatten_mistakes
+    X = torch.randn(2, 3, 4, 5)
+    check_reshaped(torch.flatten(X, 1, 2), torch.flatten(X, 1, 2), quiet=True)
+    with pytest.raises(CheckFailure, match="excluded"):
+        check_reshaped(X.reshape(2, 3, 4, 5), torch.flatten(X, 1, 2), "flatten",
+                       flatten_mistakes(X, 1, 2))
+    with pytest.raises(CheckFailure, match="the batch too"):
+        check_reshaped(X.reshape(-1), torch.flatten(X, 1), "flatten", flatten_mistakes(X))
+    with pytest.raises(CheckFailure, match="values are not where"):
+        check_reshaped(X.transpose(2, 3).reshape(2, -1), torch.flatten(X, 1))
+    Y = torch.randn(4, 6, 12)
+    with pytest.raises(CheckFailure, match="dropped"):        # -1 swallowed the 12
+        check_reshaped(Y.reshape(4, 2, -1), torch.unflatten(Y, 1, (2, -1)), "unflatten",
+                       unflatten_mistakes(Y, 1, (2, -1)))
+    with pytest.raises(CheckFailure) as info:      # a shape no known mistake gives
+        check_reshaped(Y.reshape(4, 72), torch.unflatten(Y, -1, (3, 4)), "unflatten",
+                       unflatten_mistakes(Y, -1, (3, 4)))
+    assert "Known mistake" not in str(info.value)
+
+
+def test_linear_and_channel_mistakes_are_named_only_when_they_match():
+    from nncourse.diagnose_linear import check_linear, check_linear_on_channels
+    X, W, b = torch.randn(5, 4), torch.randn(4, 4), torch.randn(4)
+    check_linear(X @ W.T + b, X, W, b, quiet=True)
+    with pytest.raises(CheckFailure, match="transpose"):
+        check_linear(X @ W + b, X, W, b)
+    with pytest.raises(CheckFailure, match="bias is missing"):
+        check_linear(X @ W.T, X, W, b)
+    with pytest.raises(CheckFailure) as info:
+        check_linear(X @ W.T + 2 * b, X, W, b)
+    assert "Known mistake" not in str(info.value)
+    layer, x = nn.Linear(3, 2), torch.randn(2, 3, 5, 4)
+    check_linear_on_channels(layer(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2), x, layer,
+                             quiet=True)
+    with pytest.raises(CheckFailure, match="reshaped \\(or viewed\\)"):
+        check_linear_on_channels(layer(x.reshape(2, 5, 4, 3)).reshape(2, -1, 5, 4), x, layer)
+    with pytest.raises(CheckFailure, match="still last"):
+        check_linear_on_channels(layer(x.permute(0, 2, 3, 1)), x, layer)

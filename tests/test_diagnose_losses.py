@@ -84,7 +84,7 @@ def test_gradient_mistakes_are_named():
     (Y[:, None], "(N, 1)"),
     (Y.float(), "floats"),
     (F.one_hot(Y, 4), "one-hot"),
-    (Y[:1].squeeze(), "squeeze(1)"),
+    (Y[:1].squeeze(), "batch dimension when N = 1"),
     (Y.int(), "torch.long"),
 ])
 def test_target_mistakes_are_named(targets, words):
@@ -140,3 +140,29 @@ def test_call_by_hand_turns_index_errors_into_hints():
     y[1] = -100
     assert "ignore_index" in failure(call_by_hand, "Exercise 3", unmasked, Z, y)
     assert torch.isfinite(call_by_hand("Exercise 2", unmasked, Z, Y))
+
+
+def test_error_hints_need_their_cause_in_the_inputs():
+    def one_hot_short(logits, y):
+        return logits.softmax(dim=1) - F.one_hot(y).to(logits.dtype)
+
+    y = torch.tensor([0, 1, 1, 0, 2, 2])                      # class 3 never occurs
+    assert "max(y) + 1 = 3" in failure(call_by_hand, "Exercise 7", one_hot_short, Z, y)
+
+    def wrong_index(logits, y):                                # out of bounds, no ignore
+        return -logits[torch.arange(len(y)), y + 10].mean()
+
+    with pytest.raises(IndexError):                            # raised as it is: no hint
+        call_by_hand("Exercise 2", wrong_index, Z, Y)
+
+
+def test_initial_expected_names_the_logarithm_and_the_class_count():
+    import math
+
+    from nncourse.diagnose_losses import check_initial_expected
+    y = torch.tensor([0, 1, 2, 3, 4, 0])
+    check_initial_expected(math.log(10), 10, y, quiet=True)
+    assert "log10" in failure(check_initial_expected, 1.0, 10, y)
+    assert "found in the labels" in failure(check_initial_expected, math.log(5), 10, y)
+    assert "Known mistake" not in failure(check_initial_expected, 2.0, 10, y)
+    assert "Python float" in failure(check_initial_expected, torch.tensor(2.3), 10, y)

@@ -210,3 +210,45 @@ def test_plots_draw_without_error():
     plotting.show_image(torch.rand(3, 8, 8), title="x")
     plotting.plot_curves({"train": [1.0, 0.5], "test": [1.1, 0.7]})
     plotting.plot_functions({"relu": torch.relu, "tanh": torch.tanh})
+
+
+# ---- models ----------------------------------------------------------------------------
+
+def test_cifar10_layers_are_checked_by_what_they_compute():
+    from collections import OrderedDict
+
+    from nncourse.models import check_cifar10_layers, cifar10_net
+    check_cifar10_layers(cifar10_net(), quiet=True)
+    net = cifar10_net()
+    net.conv2 = nn.Conv2d(32, 32, (5, 5), padding="same")     # another spelling: fine
+    net.pool3 = nn.MaxPool2d((2, 2), stride=2)
+    check_cifar10_layers(net, quiet=True)
+    net.pool1 = nn.AvgPool2d(2)                               # same shapes, other values
+    with pytest.raises(CheckFailure, match="pool1.*values differ"):
+        check_cifar10_layers(net)
+    net = cifar10_net()
+    net.conv1 = nn.Conv2d(3, 32, 5, padding=1)
+    with pytest.raises(CheckFailure, match="conv1.*output shape"):
+        check_cifar10_layers(net)
+    layers = OrderedDict(cifar10_net().named_children())
+    layers["conv3"] = nn.Conv2d(32, 64, 3, padding=1)
+    with pytest.raises(CheckFailure, match="5x5 kernel"):
+        check_cifar10_layers(nn.Sequential(layers))
+
+
+def test_watch_grad_mode_tells_no_grad_from_detach():
+    from nncourse.models import check_no_graph, watch_grad_mode
+    net = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+
+    def quiet_run(net, x):
+        with torch.no_grad():
+            return net(x).sum().item()
+
+    seen = watch_grad_mode(quiet_run, net, torch.ones(1, 3))
+    check_no_graph(seen, quiet=True)
+    assert seen["result"] == quiet_run(net, torch.ones(1, 3))
+    seen = watch_grad_mode(lambda net, x: net(x).detach(), net, torch.ones(1, 3))
+    with pytest.raises(CheckFailure, match="autograd on"):
+        check_no_graph(seen)
+    with pytest.raises(CheckFailure, match="never ran"):
+        check_no_graph(watch_grad_mode(lambda net: None, net))

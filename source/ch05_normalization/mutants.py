@@ -227,3 +227,86 @@ def dropout2d(x, p, training=True):
         return x
     keep = (torch.rand(x.shape[0], x.shape[1], 1, 1) >= p).to(x.dtype)
     return x * keep
+
+# %% [mutant ex1_bn_train] weight and bias reshaped to (1, C, 1, 1): right for 4-D input only
+def batch_norm_train(x, weight, bias, eps=1e-5):
+    dims = [0] + list(range(2, x.dim()))
+    mean = x.mean(dims, keepdim=True)
+    var = x.var(dims, keepdim=True, correction=0)
+    x_hat = (x - mean) / torch.sqrt(var + eps)
+    return x_hat * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+
+# %% [mutant ex3_module] running statistics as plain tensor attributes: not saved, not moved
+class BatchNorm2d(nn.Module):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.running_mean = torch.zeros(num_features)
+        self.running_var = torch.ones(num_features)
+
+    def forward(self, x):
+        if self.training:
+            mean = x.mean((0, 2, 3))
+            var = x.var((0, 2, 3), correction=0)
+            with torch.no_grad():
+                unbiased = x.var((0, 2, 3), correction=1)
+                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+                self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased)
+        else:
+            mean, var = self.running_mean, self.running_var
+        x_hat = (x - mean[None, :, None, None]) / torch.sqrt(var[None, :, None, None]
+                                                            + self.eps)
+        return x_hat * self.weight[None, :, None, None] + self.bias[None, :, None, None]
+
+# %% [mutant ex4_layer_norm] applies weight and bias only when both are given
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    dims = tuple(range(x.dim() - len(normalized_shape), x.dim()))
+    mean = x.mean(dims, keepdim=True)
+    var = x.var(dims, keepdim=True, correction=0)
+    y = (x - mean) / torch.sqrt(var + eps)
+    if weight is not None and bias is not None:
+        y = y * weight + bias
+    return y
+
+# %% [mutant ex5_dropout] seeds torch inside the function: the same mask at every call
+def dropout(x, p, training=True):
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return torch.zeros_like(x)
+    torch.manual_seed(0)
+    keep = (torch.rand_like(x) >= p).to(x.dtype)
+    return x * keep / (1 - p)
+
+# %% [mutant ex5_dropout] a numpy mask: seeding torch does not reproduce it
+import numpy as np
+
+
+def dropout(x, p, training=True):
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return torch.zeros_like(x)
+    keep = torch.from_numpy(np.random.rand(*x.shape) >= p).to(x.dtype)
+    return x * keep / (1 - p)
+
+# %% [mutant ex6_dropout2d] one draw per sample, (N, 1, 1, 1): all channels go together
+def dropout2d(x, p, training=True):
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return torch.zeros_like(x)
+    keep = (torch.rand(x.shape[0], 1, 1, 1) >= p).to(x.dtype)
+    return x * keep / (1 - p)
+
+# %% [mutant ex6_dropout2d] a torch.Generator of its own: the same mask at every call
+def dropout2d(x, p, training=True):
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return torch.zeros_like(x)
+    g = torch.Generator().manual_seed(42)
+    keep = (torch.rand(x.shape[0], x.shape[1], 1, 1, generator=g) >= p).to(x.dtype)
+    return x * keep / (1 - p)

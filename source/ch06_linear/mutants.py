@@ -113,3 +113,28 @@ def linear_on_channels(x, layer):
     n, c, h, w = x.shape
     out = layer(x.flatten(2).transpose(1, 2))      # (N, H*W, C_out)
     return out.reshape(n, -1, h, w)
+
+# %% [mutant ex1_flatten] negative end_dim used as it is: x.shape[end_dim + 1:] keeps them all
+def flatten(x, start_dim=1, end_dim=-1):
+    merged = math.prod(x.shape[start_dim:end_dim + 1] if end_dim >= 0
+                       else x.shape[start_dim:])
+    return x.reshape(*x.shape[:start_dim], merged, *x.shape[end_dim + 1:])
+
+# %% [mutant ex3_in_features] the dry run uses a fixed 3x32x32 dummy, whatever the sizes
+class ConvClassifier(nn.Module):
+    def __init__(self, in_channels, height, width, num_classes):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(in_channels, 16, 3), nn.ReLU(),
+                                      nn.MaxPool2d(2))
+        self.flatten = nn.Flatten()
+        with torch.no_grad():
+            dummy = torch.zeros(1, in_channels, 32, 32)
+            in_features = self.flatten(self.features(dummy)).shape[1]
+        self.fc = nn.Linear(in_features, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.features(x)))
+
+# %% [mutant ex5_channels] moves the channels back with permute(0, 3, 2, 1): H and W swap
+def linear_on_channels(x, layer):
+    return layer(x.permute(0, 2, 3, 1)).permute(0, 3, 2, 1)

@@ -148,3 +148,38 @@ def find_broken_layer(net, input_shape):
     except RuntimeError:
         return [name for name, _ in net.named_children()][-1]
     return None
+
+# %% [mutant ex1_make_net] AvgPool2d in place of MaxPool2d: same shapes and parameter count
+def make_net(channels=(32, 32, 64), hidden=64, num_classes=10):
+    c1, c2, c3 = channels
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(3, c1, kernel_size=5, padding=2)), ("pool1", nn.AvgPool2d(2)),
+        ("conv2", nn.Conv2d(c1, c2, kernel_size=5, padding=2)), ("pool2", nn.AvgPool2d(2)),
+        ("conv3", nn.Conv2d(c2, c3, kernel_size=5, padding=2)), ("pool3", nn.AvgPool2d(2)),
+        ("flatten", nn.Flatten()), ("fc1", nn.Linear(c3 * 4 * 4, hidden)),
+        ("fc2", nn.Linear(hidden, num_classes))]))
+
+# %% [mutant ex1_make_net] padding_mode='reflect': the table's layers pad with zeros
+def make_net(channels=(32, 32, 64), hidden=64, num_classes=10):
+    c1, c2, c3 = channels
+    conv = lambda c_in, c_out: nn.Conv2d(c_in, c_out, 5, padding=2, padding_mode="reflect")
+    return nn.Sequential(OrderedDict([
+        ("conv1", conv(3, c1)), ("pool1", nn.MaxPool2d(2)),
+        ("conv2", conv(c1, c2)), ("pool2", nn.MaxPool2d(2)),
+        ("conv3", conv(c2, c3)), ("pool3", nn.MaxPool2d(2)),
+        ("flatten", nn.Flatten()), ("fc1", nn.Linear(c3 * 4 * 4, hidden)),
+        ("fc2", nn.Linear(hidden, num_classes))]))
+
+# %% [mutant ex3_head] hard-codes the name fc2 (adds a layer to nets that name it otherwise)
+def replace_head(net, num_classes):
+    net.fc2 = nn.Linear(net[-1].in_features, num_classes)
+    return net
+
+# %% [mutant ex5_shapes] detaches each output: the graph is built all the same
+def layer_shapes(net, input_shape):
+    shapes = []
+    x = torch.zeros(input_shape)
+    for name, layer in net.named_children():
+        x = layer(x).detach()
+        shapes.append((name, tuple(x.shape)))
+    return shapes

@@ -191,3 +191,46 @@ def cross_entropy_grad(logits, y):
 def cross_entropy_grad(logits, y):
     one_hot = F.one_hot(y).to(logits.dtype)
     return (logits.softmax(dim=1) - one_hot) / len(y)
+
+# %% [mutant ex2_cross_entropy] log_probs[:, y] picks an N x N block and averages all of it
+def cross_entropy(logits, y):
+    log_probs = F.log_softmax(logits, dim=1)
+    return -log_probs[:, y].mean()
+
+# %% [mutant ex3_weighted] ignores the ignore_index argument: always masks -100
+def weighted_cross_entropy(logits, y, weight=None, ignore_index=-100, reduction="mean"):
+    log_probs = F.log_softmax(logits, dim=1)
+    if weight is None:
+        weight = torch.ones(logits.shape[1])
+    keep = y != -100
+    safe_y = torch.where(keep, y, torch.zeros_like(y))
+    w = weight[safe_y] * keep
+    losses = -log_probs[torch.arange(len(y)), safe_y] * w
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    return losses.sum() / w.sum()
+
+# %% [mutant ex6_initial] no torch.no_grad(): the loss is right but a graph is built
+def initial_loss_check(net, X, y, tol=0.3):
+    logits = net(X)
+    loss = nn.CrossEntropyLoss()(logits, y).item()
+    expected = math.log(logits.shape[1])
+    return loss, expected, abs(loss - expected) <= tol
+
+# %% [mutant ex6_initial] detaches the logits: the net still ran with autograd on
+def initial_loss_check(net, X, y, tol=0.3):
+    logits = net(X).detach()
+    loss = nn.CrossEntropyLoss()(logits, y).item()
+    expected = math.log(logits.shape[1])
+    return loss, expected, abs(loss - expected) <= tol
+
+# %% [mutant ex7_grad] autograd switched back on inside the function
+def cross_entropy_grad(logits, y):
+    with torch.enable_grad():
+        z = logits.detach().clone().requires_grad_(True)
+        log_probs = z.log_softmax(dim=1)
+        loss = -log_probs[torch.arange(len(y)), y].mean()
+        (grad,) = torch.autograd.grad(loss, z)
+    return grad
