@@ -450,3 +450,158 @@ def measured_size(kind, size, kernel_size, stride=None, padding=0, dilation=1,
     return int(layer(x).shape[-1])
 
 
+
+
+# ----------------------------------------------------------------------------------------
+# "Predict first" exercises: a shape or a count written down before running anything
+
+PREDICTION_MISTAKES = {
+    "no_dilation": "a dilated kernel spans dilation*(kernel_size-1) + 1 cells, not "
+                   "kernel_size: the dilation was left out",
+    "no_padding": "padding adds its cells on both sides of every spatial dimension: the "
+                  "padding was left out",
+    "round_up": "without ceil_mode the division is rounded down (floor), not up",
+    "pool_stride_1": "a pooling layer's stride defaults to its kernel_size, not to 1",
+    "no_ceil_mode": "ceil_mode=True rounds the division up: a last, partial window still "
+                    "gives an output",
+}
+
+
+def _pool_layer(layer):
+    return isinstance(layer, (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd))
+
+
+def predicted_stack_shape(layers, input_shape, mistake=None):
+    """The output shape of the conv/pool ``layers`` on ``input_shape``, by the formulas;
+    ``mistake`` (a key of PREDICTION_MISTAKES) walks them with that wrong rule instead."""
+    n, c, *spatial = input_shape
+    for layer in layers:
+        if isinstance(layer, nn.modules.conv._ConvNd) and not layer.transposed:
+            c = layer.out_channels
+            if layer.padding == "same":
+                continue
+            for i, size in enumerate(spatial):
+                k, s = _axis(layer.kernel_size, i), _axis(layer.stride, i)
+                p = 0 if layer.padding == "valid" else _axis(layer.padding, i)
+                d = _axis(layer.dilation, i)
+                d = 1 if mistake == "no_dilation" else d
+                p = 0 if mistake == "no_padding" else p
+                span = size + 2 * p - d * (k - 1) - 1
+                spatial[i] = (math.ceil(span / s) if mistake == "round_up"
+                              else span // s) + 1
+        elif _pool_layer(layer):
+            for i, size in enumerate(spatial):
+                k = _axis(layer.kernel_size, i)
+                s = _axis(layer.stride, i)
+                s = 1 if mistake == "pool_stride_1" else s
+                p = 0 if mistake == "no_padding" else _axis(layer.padding, i)
+                ceil = layer.ceil_mode and mistake != "no_ceil_mode"
+                ceil = ceil or mistake == "round_up"
+                spatial[i] = pool_out_size(size, k, s, p,
+                                           _axis(getattr(layer, "dilation", 1), i), ceil)
+        elif isinstance(layer, (nn.modules.pooling._AdaptiveAvgPoolNd,
+                                nn.modules.pooling._AdaptiveMaxPoolNd)):
+            spatial = [_axis(layer.output_size, i) or size for i, size in enumerate(spatial)]
+    return (n, c, *spatial)
+
+
+def check_predicted_shape(got, layers, input_shape, name="your predicted shape",
+                          quiet=False):
+    """A shape predicted by hand must be the shape ``layers`` really produce on an input
+    of ``input_shape``. The message says which dimension is wrong and in which direction,
+    and the rule to walk the layers with, but never the right number; a wrong answer that
+    a known wrong rule gives is named."""
+    with torch.no_grad():
+        expected = tuple(layers(torch.zeros(input_shape)).shape)
+    dims = {3: "NCL", 4: "NCHW", 5: "NCDHW"}[len(expected)]
+    check_true(isinstance(got, (tuple, list)) and not isinstance(got, str),
+               f"{name} should be a tuple of ints, got {type(got).__name__}", quiet=True)
+    got = tuple(got)
+    check_true(all(isinstance(v, int) and not isinstance(v, bool) for v in got),
+               f"{name} should hold ints, got {got}",
+               hint="write each size as a whole number (// divides and rounds down)",
+               quiet=True)
+    check_true(len(got) == len(expected),
+               f"{name} has {len(got)} entries; the output is {len(expected)}-D "
+               f"({', '.join(dims)})", quiet=True)
+    if got == expected:
+        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        return
+    lines = []
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if g == e:
+            continue
+        direction = "too large" if g > e else "too small"
+        if i == 0:
+            rule = "no layer here changes the batch size"
+        elif i == 1:
+            rule = ("the channels are the out_channels of the last convolution; "
+                    "pooling keeps the channel count")
+        else:
+            lines.append(f"dimension {i} ({dims[i]}) is {direction}")
+            continue
+        lines.append(f"dimension {i} ({dims[i]}) is {direction}: {rule}")
+    if any(g != e for g, e in zip(got[2:], expected[2:])):
+        lines.append("walk the layers one at a time, each spatial size with "
+                     "floor((size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1 "
+                     "(a pooling layer's stride defaults to its kernel_size; ceil_mode=True "
+                     "rounds up)")
+    if len(got) >= 4 and got[2:4] == expected[3:1:-1] and got[2] != got[3]:
+        lines.append("H and W look swapped: the shape is (N, C, H, W) and a kernel "
+                     "(kH, kW) gives its first size to H")
+    for mistake, text in PREDICTION_MISTAKES.items():
+        if predicted_stack_shape(layers, input_shape, mistake) == got:
+            lines.append(text)
+            break
+    check_true(False, f"{name} {got} is not the shape the layers produce",
+               hint="\n".join(lines), quiet=quiet)
+
+
+def _param_counts(layers):
+    """The right count and those of the usual wrong ways of counting."""
+    right = sum(p.numel() for p in layers.parameters())
+    weights_only = sum(m.weight.numel() for m in layers.modules()
+                       if isinstance(m, nn.modules.conv._ConvNd))
+    no_in = sum(m.out_channels * math.prod(m.kernel_size)
+                + (m.out_channels if m.bias is not None else 0)
+                for m in layers.modules() if isinstance(m, nn.modules.conv._ConvNd))
+    return right, {weights_only: "the biases were left out: every output channel has one",
+                   no_in: "each output channel has one kernel per input channel: "
+                          "out * in * kH * kW weights"}
+
+
+def check_predicted_count(got, layers, name="your predicted number of parameters",
+                          quiet=False):
+    """A parameter count predicted by hand must be that of ``layers``; the message says
+    the direction and the rule, never the number."""
+    expected, mistakes = _param_counts(layers)
+    check_true(isinstance(got, int) and not isinstance(got, bool),
+               f"{name} should be an int, got {type(got).__name__}", quiet=True)
+    if got == expected:
+        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        return
+    hint = ("Conv2d(in, out, (kH, kW)) holds out * in * kH * kW weights and out biases "
+            "(divide in by groups); pooling and activations hold none")
+    if got in mistakes and got != expected:
+        hint = mistakes[got] + "\n" + hint
+    check_true(False, f"{name} ({got}) is {'too large' if got > expected else 'too small'}",
+               hint=hint, quiet=quiet)
+
+
+@torch.no_grad()
+def edge_maps_mistake(got, images, weight):
+    """If ``got`` is what a known wrong fix of the edge-map exercise gives on the uint8
+    ``images`` (N, H, W), name the mistake; else None."""
+    from nncourse.checks import recognised_hint
+
+    grey = images[:, None].to(torch.float32)                     # (N, 1, H, W), 0..255
+    right = F.conv2d(grey / 255, weight, padding=1)
+    return recognised_hint(got, [
+        (right * 255, "the values are 255 times too large: the images were converted "
+                      "to float but not scaled from 0..255 to [0, 1]"),
+        (right * 3, "three times the right edges: the grey channel was copied into 3 "
+                    "channels; a greyscale image has 1 channel, so the layer needs "
+                    "in_channels=1"),
+        (F.conv2d(grey / 255, weight.flip(-2, -1), padding=1),
+         "the kernel is flipped: PyTorch slides it as it is"),
+    ])

@@ -12,6 +12,7 @@ import torch
 
 from nncourse.checks import CheckFailure, check_close, check_shape, values_match
 from nncourse.forbid import forbidden  # noqa: F401 (the exercises import it from here)
+from nncourse.watching import watches_student_code
 
 # float32 exp overflows to inf above this input
 EXP_OVERFLOW = math.log(torch.finfo(torch.float32).max)
@@ -294,3 +295,126 @@ def check_softmax_jacobian(actual, x, name="softmax_jacobian(x)", quiet=False):
     }
     check_or_name(actual, softmax_jacobian_autograd(x), name, mistakes, atol=1e-6,
                   rtol=1e-4, quiet=quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# "Predict first": a value written down before running anything
+
+
+def check_predicted_values(got, expected, name, rule, mistakes=None, atol=1e-3,
+                           quiet=False):
+    """Numbers predicted by hand (one number, a bool, or a list of numbers) must equal
+    ``expected``, computed by the test. A wrong prediction is told ``rule`` (how to work
+    it out, never the value) and, when it is what a known mistake gives (``mistakes``
+    maps a wrong value to its explanation), that mistake."""
+    from nncourse.checks import check_true
+
+    if isinstance(expected, bool):
+        check_true(isinstance(got, bool), f"{name} should be True or False, got "
+                   f"{type(got).__name__}", quiet=True)
+        right = got == expected
+    else:
+        numbers = got if isinstance(got, (list, tuple)) else [got]
+        check_true(all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                       for v in numbers),
+                   f"{name} should be "
+                   f"{'a list of numbers' if isinstance(expected, list) else 'a number'}, "
+                   f"got {got!r}", quiet=True)
+        want = expected if isinstance(expected, list) else [expected]
+        check_true(len(numbers) == len(want), f"{name} should hold {len(want)} numbers, "
+                   f"got {len(numbers)}", quiet=True)
+        right = all(abs(float(g) - float(w)) <= atol for g, w in zip(numbers, want))
+    if right:
+        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        return
+    hint = rule
+    for wrong, text in (mistakes or {}).items():
+        wrong = list(wrong) if isinstance(wrong, tuple) else wrong
+        same = (got == wrong if isinstance(wrong, bool) or isinstance(got, bool) else
+                isinstance(wrong, list) == isinstance(got, (list, tuple)) and all(
+                    abs(float(g) - float(w)) <= atol for g, w in
+                    zip(got if isinstance(got, (list, tuple)) else [got],
+                        wrong if isinstance(wrong, list) else [wrong])))
+        if same:
+            hint = f"{text}\n{rule}"
+            break
+    check_true(False, f"{name} = {got!r} is not what PyTorch computes", hint=hint,
+               quiet=quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# "Fix this": an in-place operation on a tensor that autograd saved
+
+
+@watches_student_code
+def watch_backward(fn, x):
+    """Run ``fn`` on a copy of ``x`` that requires grad and backpropagate the sum of its
+    result; return what happened, as data (beside the student's code: see
+    ``nncourse.watching``)."""
+    x = x.detach().clone().requires_grad_(True)
+    before = x.detach().clone()
+    try:
+        out = fn(x)
+    except RuntimeError as err:
+        return {"stage": "forward", "error": str(err)}
+    if not isinstance(out, torch.Tensor):
+        return {"stage": "forward", "error": f"it returned a {type(out).__name__}"}
+    seen = {"stage": "done", "error": None, "requires_grad": out.requires_grad,
+            "x_changed": not torch.equal(x.detach(), before), "grad": None}
+    if out.requires_grad:
+        try:
+            out.sum().backward()
+        except RuntimeError as err:
+            return {"stage": "backward", "error": str(err)}
+        seen["grad"] = None if x.grad is None else x.grad.detach().clone()
+    return seen
+
+
+def silu_data_trick_grad(x):
+    """The gradient a SiLU gets when its product is written into sigmoid's output through
+    ``.data``: no error, but autograd uses the overwritten tensor."""
+    x = x.detach().clone().requires_grad_(True)
+    s = torch.sigmoid(x)
+    s.data.mul_(x.data)
+    s.sum().backward()
+    return x.grad
+
+
+def check_silu_fix(fn, x, name="silu(x)", quiet=False):
+    """``fn`` must compute x * sigmoid(x) in the forward pass *and* let autograd compute
+    the right gradient, without changing ``x``."""
+    from nncourse.checks import check_true
+
+    reference = x.detach().clone().requires_grad_(True)
+    expected = reference * torch.sigmoid(reference)
+    expected.sum().backward()
+    seen = watch_backward(fn, x)
+    inplace_hint = ("an in-place operation (a method ending in _, or inplace=True) "
+                    "overwrote a tensor that autograd saved for the backward pass: sigmoid "
+                    "keeps its output to compute its gradient. Compute the product into a "
+                    "new tensor")
+    if seen["stage"] == "forward":
+        leaf = "a leaf Variable that requires grad" in seen["error"]
+        check_true(False, f"{name} raised in the forward pass: {seen['error']}",
+                   hint=("the in-place operation now writes into x itself, which the caller "
+                         "owns and autograd needs" if leaf else None))
+    if seen["stage"] == "backward":
+        known = "modified by an inplace operation" in seen["error"]
+        check_true(False, f"backward through {name} raised: {seen['error']}",
+                   hint=inplace_hint if known else None)
+    check_true(not seen["x_changed"], f"{name} changed its input x in place", quiet=True)
+    check_true(seen["requires_grad"], f"the result of {name} does not require grad: "
+               "autograd cannot reach x", hint="detach(), .data or torch.no_grad() cut the "
+               "graph: the fix must keep it", quiet=True)
+    with torch.no_grad():
+        values = fn(x.detach().clone())
+    check_close(values, expected.detach(), f"the values of {name}", quiet=True)
+    check_true(seen["grad"] is not None, f"backward through {name} left no gradient in x",
+               quiet=True)
+    hint = None
+    if matches(seen["grad"], silu_data_trick_grad(x)):
+        hint = ("the gradient is what autograd gives when sigmoid's saved output is "
+                "overwritten behind its back (through .data): no error, wrong gradients. "
+                "Compute the product into a new tensor")
+    check_close(seen["grad"], reference.grad, f"the gradient of {name}.sum() with respect "
+                "to x", hint=hint, quiet=quiet)

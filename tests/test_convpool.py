@@ -175,3 +175,79 @@ def test_adaptive_avg_pool1d_mistake():
     assert adaptive_avg_pool1d_mistake(F.adaptive_avg_pool1d(x, 3), x, 3) is None
     down = torch.stack([x[..., i * 10 // 3:(i + 1) * 10 // 3].mean(-1) for i in range(3)], -1)
     assert "rounded down" in adaptive_avg_pool1d_mistake(down, x, 3)
+
+
+# ---- issue 12: predict-first checks, the edge-map fix, the new figures -----------------
+from nncourse.convpool import (  # noqa: E402
+    check_predicted_count,
+    check_predicted_shape,
+    edge_maps_mistake,
+    predicted_stack_shape,
+)
+
+STACK = nn.Sequential(nn.Conv2d(3, 16, 5, padding=2), nn.Conv2d(16, 32, 3, stride=2),
+                      nn.Conv2d(32, 8, 3, padding=1, dilation=2))
+
+
+def _fails(check, *args, words=(), **kwargs):
+    with pytest.raises(CheckFailure) as err:
+        check(*args, **kwargs)
+    for word in words:
+        assert word in str(err.value), str(err.value)
+    return str(err.value)
+
+
+def test_predicted_stack_shape_follows_real_layers():
+    pools = nn.Sequential(nn.MaxPool2d(3, ceil_mode=True), nn.AvgPool2d(2, stride=1),
+                          nn.AdaptiveAvgPool2d((2, None)))
+    for layers, shape in [(STACK, (8, 3, 32, 24)), (pools, (4, 6, 17, 12)),
+                          (nn.Sequential(nn.Conv2d(2, 3, 3, padding="same")), (1, 2, 5, 7))]:
+        with torch.no_grad():
+            assert predicted_stack_shape(layers, shape) == tuple(layers(torch.zeros(shape)).shape)
+
+
+def test_check_predicted_shape_never_shows_the_answer(capsys):
+    check_predicted_shape((8, 8, 13, 9), STACK, (8, 3, 32, 24))
+    assert "right" in capsys.readouterr().out
+    message = _fails(check_predicted_shape, (8, 8, 15, 11), STACK, (8, 3, 32, 24),
+                     words=("too large", "dilation"))
+    assert "13" not in message and "(8, 8, 13, 9)" not in message
+    _fails(check_predicted_shape, (8, 8, 9, 13), STACK, (8, 3, 32, 24), words=("swapped",))
+    _fails(check_predicted_shape, (8, 32, 13, 9), STACK, (8, 3, 32, 24),
+           words=("dimension 1 (C)",))
+    _fails(check_predicted_shape, (8, 8, 13.0, 9), STACK, (8, 3, 32, 24), words=("ints",))
+    _fails(check_predicted_shape, "8, 8, 13, 9", STACK, (8, 3, 32, 24), words=("tuple",))
+    pools = nn.Sequential(nn.MaxPool2d(3, ceil_mode=True), nn.AvgPool2d(2, stride=1))
+    _fails(check_predicted_shape, (4, 6, 4, 3), pools, (4, 6, 17, 12),
+           words=("ceil_mode=True rounds",))
+    _fails(check_predicted_shape, (4, 6, 14, 9), pools, (4, 6, 17, 12),
+           words=("defaults to its kernel_size, not to 1",))
+
+
+def test_check_predicted_count(capsys):
+    check_predicted_count(8168, STACK)
+    assert "8168" not in _fails(check_predicted_count, 8112, STACK, words=("biases",))
+    _fails(check_predicted_count, 816, STACK, words=("one kernel per input channel",))
+    _fails(check_predicted_count, 9000, STACK, words=("too large",))
+    _fails(check_predicted_count, 8168.0, STACK, words=("int",))
+
+
+def test_edge_maps_mistake():
+    images = torch.randint(0, 256, (3, 6, 7), dtype=torch.uint8)
+    kernel = torch.tensor([[-1., 0, 1], [-2, 0, 2], [-1, 0, 1]])[None, None]
+    right = F.conv2d(images[:, None].float() / 255, kernel, padding=1)
+    assert edge_maps_mistake(right, images, kernel) is None
+    assert "255" in edge_maps_mistake(right * 255, images, kernel)
+    assert "in_channels=1" in edge_maps_mistake(right * 3, images, kernel)
+    assert edge_maps_mistake(right + 1, images, kernel) is None
+
+
+def test_new_figures_draw_without_error(monkeypatch):
+    from nncourse import plotting
+
+    monkeypatch.setattr(plt, "show", lambda: None)
+    plotting.show_multichannel_conv(torch.rand(3, 4, 4), torch.rand(3, 2, 2), bias=0.5)
+    plotting.show_module_tree(nn.Sequential(STACK, nn.Sequential(nn.ReLU())))
+    texts = [t.get_text() for t in plt.gcf().axes[0].texts]
+    assert texts[0].startswith("Sequential") and any("0: Sequential" in t for t in texts)
+    plt.close("all")

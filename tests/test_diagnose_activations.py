@@ -162,3 +162,44 @@ def test_nonfinite_explanation_only_when_the_unstable_formula_explains_it():
     with pytest.raises(CheckFailure) as err:
         check_softmax(big.exp() / big.exp().sum(1, keepdim=True), big, 1)
     assert "Known mistake" in str(err.value)
+
+
+# ---- issue 12: predict-first values and the SiLU fix ------------------------------------
+def test_check_predicted_values(capsys):
+    da.check_predicted_values([0, 0, 1], [0.0, 0.0, 1.0], "g", "rule")
+    da.check_predicted_values(True, True, "b", "rule")
+    message = fails_with(da.check_predicted_values, [0, 1, 1], [0.0, 0.0, 1.0], "g", "RULE",
+                         {(0.0, 1.0, 1.0): "KNOWN"}, words=("KNOWN", "RULE"))
+    assert "[0.0, 0.0, 1.0]" not in message
+    fails_with(da.check_predicted_values, 0.3, 0.2, "p", "RULE", {0.25: "KNOWN"},
+               words=("RULE",))
+    fails_with(da.check_predicted_values, 1, True, "b", "RULE", words=("True or False",))
+    fails_with(da.check_predicted_values, [0, 1], [0.0, 0.0, 1.0], "g", "", words=("3",))
+
+
+def _silu_broken(x):
+    s = torch.sigmoid(x)
+    s.mul_(x)
+    return s
+
+
+def _silu_data(x):
+    s = torch.sigmoid(x)
+    s.data.mul_(x.data)
+    return s
+
+
+def _silu_leaf(x):
+    x.mul_(torch.sigmoid(x))
+    return x
+
+
+def test_check_silu_fix():
+    x = torch.randn(3, 4)
+    da.check_silu_fix(lambda t: t * torch.sigmoid(t), x)
+    da.check_silu_fix(F.silu, x)
+    fails_with(da.check_silu_fix, _silu_broken, x, words=("in-place", "backward"))
+    fails_with(da.check_silu_fix, _silu_data, x, words=(".data",))
+    fails_with(da.check_silu_fix, _silu_leaf, x, words=("forward",))
+    fails_with(da.check_silu_fix, lambda t: F.silu(t).detach(), x, words=("require grad",))
+    fails_with(da.check_silu_fix, lambda t: t * torch.sigmoid(2 * t), x, words=("values",))

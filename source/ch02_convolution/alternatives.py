@@ -197,3 +197,36 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             for part, w in zip(windows.chunk(groups, dim=1), weight.chunk(groups, dim=0))]
     out = torch.cat(outs, dim=1)
     return out if bias is None else out + bias.view(-1, 1, 1)
+
+# %% [alternative ex8_predict] the sizes written as the arithmetic done on paper
+predicted_shape = (8, 8, (15 + 2 * 1 - 2 * (3 - 1) - 1) // 1 + 1,
+                   (11 + 2 * 1 - 2 * (3 - 1) - 1) // 1 + 1)
+predicted_params = (16 * 3 * 5 * 5 + 16) + (32 * 16 * 3 * 3 + 32) + (8 * 32 * 3 * 3 + 8)
+
+# %% [alternative ex8_predict] a list for the shape, the count as a sum of a list
+predicted_shape = [8, 8, 13, 9]
+predicted_params = sum([1216, 4640, 2312])
+
+# %% [alternative ex9_fix_edges] the function form: F.conv2d with the kernel as a weight
+SOBEL_X = torch.tensor([[-1., 0, 1],
+                        [-2, 0, 2],
+                        [-1, 0, 1]])
+
+
+def edge_maps(images):
+    x = images[:, None].to(torch.float32) / 255.0          # (N, 1, H, W)
+    return F.conv2d(x, SOBEL_X.view(1, 1, 3, 3), padding=1)
+
+# %% [alternative ex9_fix_edges] uint8 / 255 is already float32; padding='same', copy_
+SOBEL_X = torch.tensor([[-1., 0, 1],
+                        [-2, 0, 2],
+                        [-1, 0, 1]])
+
+
+def edge_maps(images):
+    conv = nn.Conv2d(in_channels=1, out_channels=1, kernel_size=3, padding="same",
+                     bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(SOBEL_X.expand(1, 1, 3, 3))
+    grey = (images / 255).unsqueeze(1)
+    return conv(grey).detach()

@@ -303,3 +303,83 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if bias is not None:
         out = out + bias.view(1, c_out, 1, 1)
     return out
+
+# %% [mutant ex8_predict] leaves the dilation out of the last layer (15 x 11)
+predicted_shape = (8, 8, 15, 11)
+predicted_params = 8168
+
+# %% [mutant ex8_predict] swaps H and W
+predicted_shape = (8, 8, 9, 13)
+predicted_params = 8168
+
+# %% [mutant ex8_predict] right shape, counts the weights but not the biases
+predicted_shape = (8, 8, 13, 9)
+predicted_params = 8112
+
+# %% [mutant ex8_predict] right shape, one kernel per output channel (in_channels left out)
+predicted_shape = (8, 8, 13, 9)
+predicted_params = 816
+
+# %% [mutant ex8_predict] rounds the stride-2 division up (16 x 12 after the second layer)
+predicted_shape = (8, 8, 14, 10)
+predicted_params = 8168
+
+# %% [mutant ex9_fix_edges] the code as handed over: three bugs
+SOBEL_X = torch.tensor([[-1., 0, 1],
+                        [-2, 0, 2],
+                        [-1, 0, 1]])
+
+
+def edge_maps(images):
+    conv = nn.Conv2d(3, 1, kernel_size=3, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight[:] = SOBEL_X
+    return conv(images)
+
+# %% [mutant ex9_fix_edges] converts to float but forgets to scale to [0, 1]
+SOBEL_X = torch.tensor([[-1., 0, 1],
+                        [-2, 0, 2],
+                        [-1, 0, 1]])
+
+
+def edge_maps(images):
+    conv = nn.Conv2d(1, 1, kernel_size=3, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight[:] = SOBEL_X
+    return conv(images.unsqueeze(1).float())
+
+# %% [mutant ex9_fix_edges] keeps in_channels=3 and copies the grey image into 3 channels
+SOBEL_X = torch.tensor([[-1., 0, 1],
+                        [-2, 0, 2],
+                        [-1, 0, 1]])
+
+
+def edge_maps(images):
+    conv = nn.Conv2d(3, 1, kernel_size=3, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight[:] = SOBEL_X
+    return conv(images.unsqueeze(1).float().div(255).repeat(1, 3, 1, 1))
+
+# %% [mutant ex9_fix_edges] adds the channel dimension in front (unsqueeze(0)): (1, N, H, W)
+SOBEL_X = torch.tensor([[-1., 0, 1],
+                        [-2, 0, 2],
+                        [-1, 0, 1]])
+
+
+def edge_maps(images):
+    conv = nn.Conv2d(1, 1, kernel_size=3, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight[:] = SOBEL_X
+    return conv(images.unsqueeze(0).float() / 255)
+
+# %% [mutant ex9_fix_edges] makes everything float64 instead of float32
+SOBEL_X = torch.tensor([[-1., 0, 1],
+                        [-2, 0, 2],
+                        [-1, 0, 1]])
+
+
+def edge_maps(images):
+    conv = nn.Conv2d(1, 1, kernel_size=3, padding=1, bias=False).double()
+    with torch.no_grad():
+        conv.weight[:] = SOBEL_X
+    return conv(images.unsqueeze(1).double() / 255)

@@ -162,3 +162,23 @@ pool_global = nn.AdaptiveMaxPool2d(1)
 def downsample(image, factor):
     x = image.permute(2, 0, 1).float() / 255
     return F.avg_pool2d(x, factor, ceil_mode=True)
+
+# %% [mutant ex6_predict] ignores ceil_mode: both answers rounded down
+shape_ceil = (4, 6, 4, 3)
+shape_floor = (4, 6, 4, 3)
+
+# %% [mutant ex6_predict] takes the max pool's stride as 1 (the convolution default)
+shape_ceil = (4, 6, 14, 9)
+shape_floor = (4, 6, 14, 9)
+
+# %% [mutant ex6_predict] forgets the average pool's stride=1 and halves again
+shape_ceil = (4, 6, 3, 2)
+shape_floor = (4, 6, 2, 1)
+
+# %% [mutant ex6_predict] swaps H and W
+shape_ceil = (4, 6, 3, 5)
+shape_floor = (4, 6, 3, 4)
+
+# %% [mutant ex6_predict] right with ceil_mode, but rounds up without it too
+shape_ceil = (4, 6, 5, 3)
+shape_floor = (4, 6, 5, 3)

@@ -145,3 +145,29 @@ def sigmoid_chain_gradient(x, depth):
         grad = grad * torch.sigmoid(a) * torch.sigmoid(-a)   # sigma' at this layer's input
         a = torch.sigmoid(a)
     return grad * torch.ones_like(x)
+
+# %% [alternative ex7_predict] fractions and ints written as expressions
+relu_grad = [0, 0, 1]
+sigmoid_slope_max = 1 / 4
+row_probability = 1 / 5
+shift_changes_nothing = 1 == 1
+
+# %% [alternative ex7_predict] a tuple for the gradient, values rounded differently
+relu_grad = (0.0, 0.0, 1.0)
+sigmoid_slope_max = 0.2500
+row_probability = 0.2000
+shift_changes_nothing = True
+
+# %% [alternative ex8_fix_silu] out of place: sigmoid(x).mul(x)
+def silu(x):
+    return torch.sigmoid(x).mul(x)
+
+# %% [alternative ex8_fix_silu] keeps the in-place product, but on a copy of sigmoid's output
+def silu(x):
+    s = torch.sigmoid(x).clone()
+    s.mul_(x)
+    return s
+
+# %% [alternative ex8_fix_silu] the library function
+def silu(x):
+    return F.silu(x)

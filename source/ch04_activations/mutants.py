@@ -154,3 +154,61 @@ def sigmoid_chain_gradient(x, depth):
         a = torch.sigmoid(a)
     a.sum().backward()
     return x.grad
+
+# %% [mutant ex7_predict] ReLU's slope at 0 taken as 1
+relu_grad = [0.0, 1.0, 1.0]
+sigmoid_slope_max = 0.25
+row_probability = 0.2
+shift_changes_nothing = True
+
+# %% [mutant ex7_predict] sigmoid's value at 0 taken for its largest slope
+relu_grad = [0.0, 0.0, 1.0]
+sigmoid_slope_max = 0.5
+row_probability = 0.2
+shift_changes_nothing = True
+
+# %% [mutant ex7_predict] softmax over the wrong dim (4 rows instead of 5 columns)
+relu_grad = [0.0, 0.0, 1.0]
+sigmoid_slope_max = 0.25
+row_probability = 0.25
+shift_changes_nothing = True
+
+# %% [mutant ex7_predict] believes adding 100 to every logit changes the softmax
+relu_grad = [0.0, 0.0, 1.0]
+sigmoid_slope_max = 0.25
+row_probability = 0.2
+shift_changes_nothing = False
+
+# %% [mutant ex7_predict] tanh's largest slope for sigmoid's
+relu_grad = [0.0, 0.0, 1.0]
+sigmoid_slope_max = 1
+row_probability = 0.2
+shift_changes_nothing = True
+
+# %% [mutant ex8_fix_silu] the code as handed over: in place on sigmoid's saved output
+def silu(x):
+    s = torch.sigmoid(x)
+    s.mul_(x)
+    return s
+
+# %% [mutant ex8_fix_silu] silences the error with .data: right values, wrong gradient
+def silu(x):
+    s = torch.sigmoid(x)
+    s.data.mul_(x.data)
+    return s
+
+# %% [mutant ex8_fix_silu] moves the in-place product onto x itself
+def silu(x):
+    x.mul_(torch.sigmoid(x))
+    return x
+
+# %% [mutant ex8_fix_silu] detaches the result: no error, no gradient
+def silu(x):
+    return (x * torch.sigmoid(x)).detach()
+
+# %% [mutant ex8_fix_silu] an in-place ReLU-style sigmoid_ on a copy of x, then x times it
+def silu(x):
+    s = x.clone()
+    s.sigmoid_()
+    s.mul_(x)
+    return s
