@@ -263,3 +263,37 @@ def recognised_hint(actual, mistakes, atol=1e-5, rtol=1e-4):
         if values_match(actual, candidate, atol=atol, rtol=rtol):
             return hint
     return None
+
+
+def check_predicted_shape(predicted, actual, name, rules, quiet=False):
+    """A shape the student wrote down before running anything, against the real one.
+
+    ``rules`` gives, for each dimension, ``(its name, the rule that decides it)``. A wrong
+    dimension fails with its rule, never with the right number: the student is to think
+    again, not to copy. Tuples, lists and ``torch.Size`` of ints are all accepted.
+    """
+    actual = tuple(int(d) for d in actual)
+    ints = isinstance(predicted, (tuple, list)) and all(
+        isinstance(d, int) and not isinstance(d, bool) for d in predicted)
+    if not ints:
+        _fail(f"{name} should be a tuple of ints, like (2, 3), got {predicted!r}")
+    predicted = tuple(predicted)
+    if len(predicted) != len(actual):
+        _fail(f"{name}: you wrote {len(predicted)} dimensions, the tensor has "
+              f"{len(actual)}", "one dimension per line of this list: "
+              + "; ".join(label for label, _ in rules))
+    for i, (got, want) in enumerate(zip(predicted, actual)):
+        label, rule = rules[i]
+        if got != want:
+            _fail(f"{name}: dimension {i} ({label}) is not {got}", rule)
+    _passed(f"{name}: {_fmt_shape(actual)}, predicted right", quiet)
+
+
+def check_predicted_value(predicted, actual, name, rule, quiet=False):
+    """A number the student wrote down before running anything; a wrong one fails with
+    the rule that decides it, not with the right number."""
+    if not isinstance(predicted, int) or isinstance(predicted, bool):
+        _fail(f"{name} should be an int, got {predicted!r}")
+    if predicted != actual:
+        _fail(f"{name} is not {predicted}", rule)
+    _passed(f"{name} = {actual}, predicted right", quiet)

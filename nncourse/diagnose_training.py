@@ -735,3 +735,92 @@ def check_same_fit(net, losses, make_run, num_epochs, lr, name="fit", atol=1e-5,
                            "in the test's run" + (f"\nHint: {known}" if known else ""))
     _passed(f"{name}: the same weights and epoch losses as the recipe, after {num_epochs} "
             "epochs", quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# Predict first: counts and rates written down before running anything. The messages give
+# the direction and the rule, never the number; a wrong answer a known wrong rule gives is
+# named.
+
+STEPS_RULE = ("one optimizer step per batch; the loader cuts the samples into batches of "
+              "batch_size, and the last batch holds whatever is left (drop_last=True "
+              "throws that last batch away when it is smaller than batch_size)")
+STEP_LR_RULE = ("StepLR multiplies the learning rate by gamma once every step_size calls "
+                "of scheduler.step(): after call step_size, call 2 * step_size, and so on")
+
+
+def _predicted_number(got, name, whole):
+    from nncourse.checks import check_true
+
+    kind = int if whole else (int, float)
+    check_true(isinstance(got, kind) and not isinstance(got, bool),
+               f"{name} should be {'an int' if whole else 'a number'}, got "
+               f"{type(got).__name__}",
+               hint="write the value itself, as a number" if not whole else
+               "a number of steps is a whole number: write it as an int", quiet=True)
+
+
+def check_predicted_steps(got, num_samples, batch_size, drop_last=False,
+                          name="your predicted number of steps", quiet=False):
+    """``got`` must be the number of optimizer steps of one epoch over ``num_samples``
+    samples in batches of ``batch_size`` (with ``drop_last``), counted by torch."""
+    from torch.utils.data import DataLoader
+
+    from nncourse.checks import check_true
+
+    _predicted_number(got, name, whole=True)
+    expected = len(DataLoader(range(num_samples), batch_size=batch_size,
+                              drop_last=drop_last))
+    if got == expected:
+        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        return
+    known = {}
+    if not drop_last:
+        known[num_samples // batch_size] = ("that counts the full batches only: without "
+                                            "drop_last the last, smaller batch is a step "
+                                            "too")
+    else:
+        known[-(-num_samples // batch_size)] = ("with drop_last=True the last, incomplete "
+                                                "batch is thrown away: it is no step")
+    known[num_samples] = "a step takes a whole batch, not one sample"
+    hint = STEPS_RULE if got not in known else known[got] + "\n" + STEPS_RULE
+    check_true(False, f"{name} ({got}) is {'too large' if got > expected else 'too small'}",
+               hint=hint, quiet=quiet)
+
+
+def step_lr_after(lr, step_size, gamma, num_calls):
+    """The learning rate after ``num_calls`` calls of a real StepLR's ``step()``."""
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
+    for _ in range(num_calls):
+        optimizer.step()
+        scheduler.step()
+    return optimizer.param_groups[0]["lr"]
+
+
+def check_predicted_lr(got, lr, step_size, gamma, num_calls,
+                       name="your predicted learning rate", quiet=False):
+    """``got`` must be the learning rate of ``StepLR(step_size, gamma)`` from ``lr`` after
+    ``num_calls`` calls of ``scheduler.step()``, as torch computes it."""
+    from nncourse.checks import check_true
+
+    _predicted_number(got, name, whole=False)
+    expected = step_lr_after(lr, step_size, gamma, num_calls)
+    if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-12):
+        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        return
+    decays = num_calls // step_size
+    known = [(lr * gamma ** num_calls, "that multiplies by gamma at every call: StepLR "
+                                       "waits step_size calls between two decays"),
+             (lr * gamma ** (decays + 1), "one decay too many: the first decay comes "
+                                          "after call step_size, not at the first call"),
+             (lr * gamma ** max(decays - 1, 0), "one decay too few: the decay happens "
+                                                "on the call that completes step_size"),
+             (lr, "the rate does change: count the decays")]
+    hint = STEP_LR_RULE
+    for value, text in known:
+        if math.isclose(got, value, rel_tol=1e-6) and not math.isclose(value, expected):
+            hint = text + "\n" + STEP_LR_RULE
+            break
+    check_true(False, f"{name} ({got:g}) is {'too large' if got > expected else 'too small'}",
+               hint=hint, quiet=quiet)

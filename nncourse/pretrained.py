@@ -292,3 +292,39 @@ def check_transfer(model, pretrained, state_before, num_classes, name="transfer"
               "frozen: only the features are frozen, the classifier keeps learning")
     _passed(f"a copy with the pretrained weights, a fresh {num_classes}-class head, the "
             "features frozen and the classifier trainable", quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# Predict first: parameter counts after freezing, written down before running anything.
+
+COUNT_RULE = ("a layer holds its weight and bias numbers: Conv2d(in, out, k) has "
+              "out * in * k * k + out, Linear(in, out) has out * in + out; pooling, ReLU "
+              "and Flatten hold none. Frozen parameters (requires_grad=False) still count "
+              "in the total, but are not trainable")
+
+
+def check_predicted_params(got, net, trainable_only, name="your predicted count",
+                           quiet=False):
+    """``got`` must be the number of parameters (scalars) of ``net``, the trainable ones
+    only when ``trainable_only``. The message says the direction and the rule, never the
+    number; a wrong answer a known wrong way of counting gives is named."""
+    from nncourse.checks import check_true, count_params
+
+    check_true(isinstance(got, int) and not isinstance(got, bool),
+               f"{name} should be an int, got {type(got).__name__}", quiet=True)
+    expected = count_params(net, trainable_only=trainable_only)
+    if got == expected:
+        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        return
+    params = [p for p in net.parameters() if p.requires_grad or not trainable_only]
+    known = {
+        sum(p.numel() for p in params if p.dim() > 1):
+            "the biases were left out: every Conv2d and Linear output has one",
+        len(params): "that counts the tensors; count the numbers in them (numel)",
+    }
+    if trainable_only:
+        known.setdefault(count_params(net), "that is every parameter, the frozen ones "
+                                            "too: requires_grad_(False) takes them out")
+    hint = COUNT_RULE if got not in known else known[got] + "\n" + COUNT_RULE
+    check_true(False, f"{name} ({got}) is {'too large' if got > expected else 'too small'}",
+               hint=hint, quiet=quiet)

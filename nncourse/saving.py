@@ -9,6 +9,7 @@ exercises show without needing a GPU.
 import os
 
 import torch
+from torch import nn
 
 _pretend_location = None  # the location tag to write; None: torch's own tag
 
@@ -133,3 +134,63 @@ def not_restored(saved, model, optimizer, loader):
     if not torch.equal(loader.generator.get_state(), saved["loader_rng"]):
         parts.append("the loader's generator (it draws the shuffling order)")
     return parts
+
+
+# ----------------------------------------------------------------------------------------
+# Predict first: how many entries a state dict holds, written down before running anything.
+
+STATE_RULE = ("model.state_dict() holds every parameter and every buffer, by name "
+              "(batch norm registers running_mean, running_var and num_batches_tracked as "
+              "buffers); optimizer.state_dict()['state'] holds one entry per parameter "
+              "for which the optimizer keeps something between steps (a momentum buffer, "
+              "Adam's running averages)")
+
+
+def _count_hint(got, expected, known, name):
+    from nncourse.checks import check_true
+
+    check_true(isinstance(got, int) and not isinstance(got, bool),
+               f"{name} should be an int, got {type(got).__name__}", quiet=True)
+    if got == expected:
+        return None
+    hint = STATE_RULE if got not in known else known[got] + "\n" + STATE_RULE
+    return f"{name} ({got}) is {'too large' if got > expected else 'too small'}", hint
+
+
+def check_predicted_state_entries(got, net, name="your predicted number of entries",
+                                  quiet=False):
+    """``got`` must be ``len(net.state_dict())``; the message says the direction and the
+    rule, never the number."""
+    from nncourse.checks import check_true
+
+    expected = len(net.state_dict())
+    params = len(list(net.parameters()))
+    tracked = sum(1 for n, _ in net.named_buffers() if n.endswith("num_batches_tracked"))
+    known = {params: "that counts the parameters only: the buffers are in the state too",
+             expected - tracked: "batch norm keeps a third buffer: num_batches_tracked"}
+    known.pop(expected, None)
+    failed = _count_hint(got, expected, known, name)
+    check_true(failed is None, *(failed or ("",)), passed=f"{name} is right", quiet=quiet)
+
+
+def check_predicted_optimizer_entries(got, net, make_optimizer,
+                                      name="your predicted number of entries", quiet=False):
+    """``got`` must be ``len(optimizer.state_dict()["state"])`` after one step of
+    ``make_optimizer(net.parameters())`` on a batch through ``net``."""
+    from nncourse.checks import check_true
+
+    optimizer = make_optimizer(net.parameters())
+    inputs = next(m for m in net.modules() if isinstance(m, nn.Linear)).in_features
+    net(torch.randn(4, inputs)).sum().backward()
+    optimizer.step()
+    net.zero_grad()
+    expected = len(optimizer.state_dict()["state"])
+    known = {len(net.state_dict()): "the optimizer keeps state for parameters only: "
+                                    "buffers are not trained",
+             len(list(net.parameters())): "without momentum, what would SGD need to "
+                                          "remember from one step to the next?"}
+    known.pop(expected, None)
+    if expected == 0:
+        known.pop(0, None)
+    failed = _count_hint(got, expected, known, name)
+    check_true(failed is None, *(failed or ("",)), passed=f"{name} is right", quiet=quiet)

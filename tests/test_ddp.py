@@ -70,3 +70,27 @@ def test_global_batches_join_the_shards_of_every_rank():
     assert X_all.shape == (1438, 64)              # 1437 samples + 1 of padding
     distinct = torch.unique(train.tensors[0], dim=0).shape[0]
     assert torch.unique(X_all, dim=0).shape[0] == distinct  # every sample is seen
+
+
+def test_gpu_recipe_converts_batch_norm_and_keeps_the_state_dict_keys():
+    """What the GPU recipe does to the model before DDP, checked without a GPU."""
+    net = ddp.make_bn_model(0)
+    synced = torch.nn.SyncBatchNorm.convert_sync_batchnorm(ddp.make_bn_model(0))
+    assert isinstance(synced[1], torch.nn.SyncBatchNorm)
+    assert not isinstance(net[1], torch.nn.SyncBatchNorm)
+    assert synced.state_dict().keys() == net.state_dict().keys()
+    net.load_state_dict(synced.state_dict(), strict=True)   # loads into plain batch norm
+    assert ddp.torchrun_command("OUT", gpu=True)[-1] == "--gpu"
+    assert "--gpu" not in ddp.torchrun_command("OUT")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the nccl recipe needs GPUs")
+def test_gpu_recipe_trains_on_every_gpu(tmp_path):
+    nproc = torch.cuda.device_count()
+    ddp.launch(tmp_path, nproc=nproc, gpu=True)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (summary["world_size"], summary["backend"]) == (nproc, "nccl")
+    net = ddp.make_bn_model()
+    net.load_state_dict(torch.load(tmp_path / "model.pt"), strict=True)
+    net.eval()
+    assert ddp.digits_accuracy(net) > 0.85

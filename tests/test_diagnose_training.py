@@ -285,3 +285,59 @@ def test_schedule_mistakes_are_recognised():
     assert "next epoch" in schedule_hint([cosine(e + 1, 4) for e in range(4)], right, 3)
     assert "once per batch" in schedule_hint([cosine(3 * e, 4) for e in range(4)], right, 3)
     assert schedule_hint([0.05, 0.04, 0.03, 0.02], right, 3) is None
+
+
+def test_predicted_steps_accepts_the_count_and_names_the_usual_mistakes():
+    from nncourse.diagnose_training import check_predicted_steps
+
+    check_predicted_steps(16, 1000, 64, quiet=True)
+    check_predicted_steps(15, 1000, 64, drop_last=True, quiet=True)
+    check_predicted_steps(2, 128, 64, drop_last=True, quiet=True)   # nothing to drop
+    with pytest.raises(CheckFailure, match="full batches only"):
+        check_predicted_steps(15, 1000, 64)
+    with pytest.raises(CheckFailure, match="thrown away"):
+        check_predicted_steps(16, 1000, 64, drop_last=True)
+    with pytest.raises(CheckFailure, match="an int"):
+        check_predicted_steps(15.625, 1000, 64)
+    with pytest.raises(CheckFailure) as err:
+        check_predicted_steps(20, 1000, 64)
+    assert "too large" in str(err.value) and "16" not in str(err.value)
+
+
+def test_predicted_lr_follows_torch_and_names_the_usual_mistakes():
+    from nncourse.diagnose_training import check_predicted_lr, step_lr_after
+
+    assert step_lr_after(0.8, 3, 0.5, 7) == pytest.approx(0.2)
+    assert step_lr_after(1.0, 2, 0.1, 5) == pytest.approx(0.01)
+    check_predicted_lr(0.2, 0.8, 3, 0.5, 7, quiet=True)
+    check_predicted_lr(2e-1, 0.8, 3, 0.5, 7, quiet=True)
+    for wrong, text in ((0.1, "one decay too many"), (0.8 * 0.5 ** 7, "every call"),
+                        (0.4, "one decay too few"), (0.8, "does change")):
+        with pytest.raises(CheckFailure, match=text) as err:
+            check_predicted_lr(wrong, 0.8, 3, 0.5, 7)
+        assert "0.2 " not in str(err.value) + " "
+    with pytest.raises(CheckFailure, match="a number"):
+        check_predicted_lr(torch.tensor(0.2), 0.8, 3, 0.5, 7)
+
+
+def test_plotting_early_stopping_and_checkpoint_draw(monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nncourse.plotting import _checkpoint_lines, plot_early_stopping, show_checkpoint
+
+    monkeypatch.setattr(plt, "show", lambda: plt.close("all"))
+    plot_early_stopping([1.0, 0.5, 0.3], [0.9, 0.6, 0.7], best_epoch=2)
+    net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    net(torch.randn(4, 3)).sum().backward()
+    optimizer.step()
+    checkpoint = {"model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                  "epoch": 3, "torch_rng": torch.get_rng_state()}
+    lines = _checkpoint_lines(checkpoint["optimizer"])
+    assert "  0: momentum_buffer: float32 (2, 3)" in lines
+    assert "param_groups[0]: " in lines and "  params: [0, 1, 2, 3]" in lines
+    assert _checkpoint_lines(checkpoint["epoch"]) == ["3"]
+    assert "1.num_batches_tracked: 1 (0-d int64)" in _checkpoint_lines(checkpoint["model"])
+    show_checkpoint(checkpoint, notes={"model": "model.state_dict()"}, max_lines=5)

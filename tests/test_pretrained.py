@@ -152,3 +152,27 @@ def test_check_transfer_says_which_property_fails():
     shallow.classifier[6] = torch.nn.Linear(64, 3)
     with pytest.raises(CheckFailure, match="shallow copy"):
         check_transfer(shallow, pretrained, before, 3, quiet=True)
+
+
+def test_predicted_params_after_freezing_are_checked_and_mistakes_named():
+    from collections import OrderedDict
+
+    from torch import nn
+
+    from nncourse.checks import CheckFailure
+    from nncourse.pretrained import check_predicted_params
+
+    net = nn.Sequential(OrderedDict(
+        features=nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                               nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),
+        flatten=nn.Flatten(),
+        classifier=nn.Linear(64, 5)))
+    net.features.requires_grad_(False)
+    check_predicted_params(1573, net, trainable_only=False, quiet=True)
+    check_predicted_params(325, net, trainable_only=True, quiet=True)
+    for got, text in ((1573, "frozen ones too"), (320, "biases"), (2, "tensors")):
+        with pytest.raises(CheckFailure, match=text) as err:
+            check_predicted_params(got, net, trainable_only=True)
+        assert "325" not in str(err.value)
+    with pytest.raises(CheckFailure, match="an int"):
+        check_predicted_params(325.0, net, trainable_only=True)

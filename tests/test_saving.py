@@ -75,3 +75,36 @@ def test_not_restored_names_each_part(tmp_path):
     parts = " ".join(not_restored(saved, fresh, fresh_optimizer, loader))
     for words in ("weights", "optimizer", "global random", "loader"):
         assert words in parts
+
+
+def test_predicted_state_counts_are_checked_and_mistakes_named():
+    import pytest
+    import torch
+    from torch import nn
+
+    from nncourse.checks import CheckFailure
+    from nncourse.saving import (check_predicted_optimizer_entries,
+                                 check_predicted_state_entries)
+
+    def the_net():
+        return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+
+    def momentum(params):
+        return torch.optim.SGD(params, lr=0.1, momentum=0.9)
+
+    def plain(params):
+        return torch.optim.SGD(params, lr=0.1)
+
+    check_predicted_state_entries(9, the_net(), quiet=True)
+    check_predicted_optimizer_entries(6, the_net(), momentum, quiet=True)
+    check_predicted_optimizer_entries(0, the_net(), plain, quiet=True)
+    for got, text in ((6, "parameters only"), (8, "num_batches_tracked")):
+        with pytest.raises(CheckFailure, match=text):
+            check_predicted_state_entries(got, the_net())
+    with pytest.raises(CheckFailure, match="parameters only: buffers"):
+        check_predicted_optimizer_entries(9, the_net(), momentum)
+    with pytest.raises(CheckFailure, match="too large") as err:
+        check_predicted_optimizer_entries(6, the_net(), plain)
+    assert "keeps none" not in str(err.value)
+    with pytest.raises(CheckFailure, match="an int"):
+        check_predicted_state_entries(9.0, the_net())

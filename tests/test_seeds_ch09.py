@@ -155,3 +155,42 @@ def test_correct_fit_passes():
 @pytest.mark.parametrize("mistake", [dict(momentum=0.0), dict(mean="plain")])
 def test_wrong_fits_fail(mistake):
     assert fit_pass_rate(**mistake) < 0.01
+
+
+# Exercise 8 (fix this loop): one epoch, compared with the replayed lesson loop.
+
+def epoch_fixed(net, loader, loss_fn, optimizer):
+    net.train()
+    total, count = 0.0, 0
+    for X, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        total, count = total + loss.item() * len(y), count + len(y)
+    return total / count
+
+
+def epoch_zero_grad_once(net, loader, loss_fn, optimizer):
+    net.train()
+    optimizer.zero_grad()
+    for X, y in loader:
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+def epoch_pass_rate(loop):
+    passed = 0
+    for seed in SEEDS:
+        net, loader, loss_fn, optimizer = steps_run(seed)
+        loop(net, loader, loss_fn, optimizer)
+        passed += passes(lambda: check_same_steps(net, lambda: steps_run(seed), len(loader),
+                                                  quiet=True))
+    return passed / len(SEEDS)
+
+
+def test_fixed_epoch_passes_and_the_broken_one_fails():
+    assert epoch_pass_rate(epoch_fixed) > 0.99
+    assert epoch_pass_rate(epoch_zero_grad_once) < 0.01

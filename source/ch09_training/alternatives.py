@@ -275,3 +275,41 @@ def fit(net, train_loader, num_epochs, lr):
         history["loss"].append(train_epoch(net, train_loader, loss_fn, optimizer))
         scheduler.step()
     return history["loss"], history["lr"]
+
+# %% [alternative ex7_predict] the same values as arithmetic on the given numbers
+import math
+
+steps_per_epoch = math.ceil(1000 / 64)
+steps_per_epoch_drop_last = 1000 // 64
+lr_after_7 = 0.8 * 0.5 ** (7 // 3)
+
+# %% [alternative ex7_predict] written as literals, the rate in scientific notation
+steps_per_epoch, steps_per_epoch_drop_last = 16, 15
+lr_after_7 = 2e-1
+
+# %% [alternative ex8_fix_loop] net.zero_grad(), loss.detach() summed, float() at the end
+def train_one_epoch(net, loader, loss_fn, optimizer):
+    net.train()
+    total, count = torch.zeros(()), 0
+    for X, y in loader:
+        net.zero_grad()
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        total = total + loss.detach() * y.shape[0]
+        count += y.shape[0]
+    return float(total / count)
+
+# %% [alternative ex8_fix_loop] zero_grad(set_to_none=False), per-batch lists, weighted mean
+def train_one_epoch(net, loader, loss_fn, optimizer):
+    net.train()
+    losses, sizes = [], []
+    for inputs, targets in loader:
+        optimizer.zero_grad(set_to_none=False)
+        outputs = net(inputs)
+        loss = loss_fn(outputs, targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+        sizes.append(len(targets))
+    return sum(l * n for l, n in zip(losses, sizes)) / sum(sizes)

@@ -377,3 +377,92 @@ def fit(net, train_loader, num_epochs, lr):
         losses.append(sum(batch_losses) / len(batch_losses))
         scheduler.step()
     return losses, lrs
+
+# %% [mutant ex7_predict] counts the full batches only, and forgets that drop_last drops
+steps_per_epoch = 15
+steps_per_epoch_drop_last = 16
+lr_after_7 = 0.2
+
+# %% [mutant ex7_predict] floor for both counts: the last, smaller batch is a step too
+steps_per_epoch = 1000 // 64
+steps_per_epoch_drop_last = 1000 // 64
+lr_after_7 = 0.2
+
+# %% [mutant ex7_predict] one decay too many: decays counted from the first call
+steps_per_epoch = 16
+steps_per_epoch_drop_last = 15
+lr_after_7 = 0.1
+
+# %% [mutant ex7_predict] StepLR read as a decay at every call
+steps_per_epoch = 16
+steps_per_epoch_drop_last = 15
+lr_after_7 = 0.8 * 0.5 ** 7
+
+# %% [mutant ex7_predict] the counts as the fraction 1000 / 64
+steps_per_epoch = 1000 / 64
+steps_per_epoch_drop_last = 15
+lr_after_7 = 0.2
+
+# %% [mutant ex8_fix_loop] the colleague's loop, unchanged
+def train_one_epoch(net, loader, loss_fn, optimizer):
+    net.train()
+    optimizer.zero_grad()
+    total_loss, count = 0.0, 0
+    for X, y in loader:
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss * len(y)
+        count += len(y)
+    return total_loss / count
+
+# %% [mutant ex8_fix_loop] fixes the loss only: zero_grad still once per epoch
+def train_one_epoch(net, loader, loss_fn, optimizer):
+    net.train()
+    optimizer.zero_grad()
+    total_loss, count = 0.0, 0
+    for X, y in loader:
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(y)
+        count += len(y)
+    return total_loss / count
+
+# %% [mutant ex8_fix_loop] fixes zero_grad only: returns a tensor holding every graph
+def train_one_epoch(net, loader, loss_fn, optimizer):
+    net.train()
+    total_loss, count = 0.0, 0
+    for X, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss * len(y)
+        count += len(y)
+    return total_loss / count
+
+# %% [mutant ex8_fix_loop] zero_grad moved between backward and step: no gradient is used
+def train_one_epoch(net, loader, loss_fn, optimizer):
+    net.train()
+    total_loss, count = 0.0, 0
+    for X, y in loader:
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.zero_grad()
+        optimizer.step()
+        total_loss += loss.item() * len(y)
+        count += len(y)
+    return total_loss / count
+
+# %% [mutant ex8_fix_loop] the plain mean of the batch losses: the last batch is smaller
+def train_one_epoch(net, loader, loss_fn, optimizer):
+    net.train()
+    losses = []
+    for X, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)

@@ -131,3 +131,14 @@ def transfer(pretrained, num_classes):
     vgg_true.classifier[6] = new_head
     vgg_true.features.requires_grad_(False)
     return vgg_true
+
+# %% [alternative ex7_predict_trainable] plain literals
+total_params = 1573
+trainable_params = 325
+
+# %% [alternative ex7_predict_trainable] the counts written out layer by layer
+conv1 = 8 * 1 * 3 * 3 + 8
+conv2 = 16 * 8 * 3 * 3 + 16
+head = (16 * 2 * 2) * 5 + 5
+trainable_params = head
+total_params = conv1 + conv2 + head

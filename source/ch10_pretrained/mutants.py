@@ -147,3 +147,19 @@ def transfer(pretrained, num_classes):
         model.classifier[6] = nn.Linear(model.classifier[6].in_features, num_classes)
     model.features.requires_grad_(False)
     return model
+
+# %% [mutant ex7_predict_trainable] counts the frozen features as trainable too
+total_params = 1573
+trainable_params = 1573
+
+# %% [mutant ex7_predict_trainable] leaves the biases out of both counts
+total_params = 72 + 1152 + 320
+trainable_params = 320
+
+# %% [mutant ex7_predict_trainable] counts the old 10-class head
+total_params = 80 + 1168 + 650
+trainable_params = 650
+
+# %% [mutant ex7_predict_trainable] counts the tensors, not the numbers in them
+total_params = 6
+trainable_params = 2

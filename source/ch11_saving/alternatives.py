@@ -123,3 +123,13 @@ def load_matching(model, state_dict):
             loaded.add(name)
     model.load_state_dict(merged)
     return [name for name in merged if name not in loaded]
+
+# %% [alternative ex6_predict_state] plain literals on one line
+model_entries, momentum_entries, plain_sgd_entries = 9, 6, 0
+
+# %% [alternative ex6_predict_state] the counts written out from the layers
+params = 2 + 2 + 2                # weight and bias of Linear, BatchNorm1d, Linear
+bn_buffers = 3                    # running_mean, running_var, num_batches_tracked
+model_entries = params + bn_buffers
+momentum_entries = params
+plain_sgd_entries = 0

@@ -158,3 +158,23 @@ def resume_training(path, model, optimizer, loader):
     loader.generator.set_state(checkpoint["loader_rng"])
     torch.manual_seed(checkpoint["epoch"])
     return checkpoint["epoch"]
+
+# %% [mutant ex6_predict_state] counts the parameters only, forgetting batch norm's buffers
+model_entries = 6
+momentum_entries = 6
+plain_sgd_entries = 0
+
+# %% [mutant ex6_predict_state] forgets num_batches_tracked
+model_entries = 8
+momentum_entries = 6
+plain_sgd_entries = 0
+
+# %% [mutant ex6_predict_state] thinks the optimizer keeps state for the buffers too
+model_entries = 9
+momentum_entries = 9
+plain_sgd_entries = 0
+
+# %% [mutant ex6_predict_state] thinks plain SGD keeps an entry per parameter
+model_entries = 9
+momentum_entries = 6
+plain_sgd_entries = 6

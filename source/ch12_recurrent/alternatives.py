@@ -189,3 +189,66 @@ class SequenceClassifier(nn.Module):
         _, (hn, cn) = self.lstm(self.embedding(tokens))        # hn: (D, N, H)
         last = hn.transpose(0, 1).reshape(tokens.size(0), -1)  # (N, D * H), forward first
         return self.fc(last)
+
+# %% [alternative ex7_predict_shapes] lists instead of tuples
+output_shape = [8, 12, 32]
+hn_shape = [6, 8, 16]
+backward_last_step = 0
+
+# %% [alternative ex7_predict_shapes] the numbers as arithmetic, a torch.Size, a negative step
+output_shape = torch.Size([8, 12, 2 * 16])
+hn_shape = (3 * 2, 8, 16)
+backward_last_step = -12
+
+# %% [alternative ex8_fix_tagger] keeps the LSTM time first and transposes in and out
+class Tagger(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size)
+        self.fc = nn.Linear(hidden_size, num_tags)
+
+    def forward(self, tokens):
+        X = self.embedding(tokens).transpose(0, 1)        # (L, N, E)
+        output, _ = self.lstm(X)                          # (L, N, H)
+        return self.fc(output.transpose(0, 1))            # (N, L, num_tags)
+
+
+def tagging_loss(net, tokens, tags):
+    return F.cross_entropy(net(tokens).transpose(1, 2), tags)
+
+# %% [alternative ex8_fix_tagger] every step flattened into a batch of its own
+class Tagger(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(input_size=embedding_dim, hidden_size=hidden_size,
+                            num_layers=1, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_tags)
+
+    def forward(self, tokens):
+        output, (hn, cn) = self.lstm(self.embedding(tokens))
+        return self.fc(output)
+
+
+def tagging_loss(net, tokens, tags):
+    logits = net(tokens)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tags.reshape(-1))
+
+# %% [alternative ex8_fix_tagger] movedim, and a loss object built once
+loss_fn = nn.CrossEntropyLoss()
+
+
+class Tagger(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_tags)
+
+    def forward(self, tokens):
+        return self.fc(self.lstm(self.embedding(tokens))[0])
+
+
+def tagging_loss(net, tokens, tags):
+    return loss_fn(net(tokens).movedim(-1, 1), tags)

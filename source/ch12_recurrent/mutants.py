@@ -267,3 +267,133 @@ class SequenceClassifier(nn.Module):
         output, (hn, cn) = self.lstm(self.embedding(tokens))
         last = torch.cat([hn[-2], hn[-1]], dim=1) if self.lstm.bidirectional else hn[-1]
         return self.fc(last)
+
+# %% [mutant ex7_predict_shapes] counts one direction's features in output
+output_shape = (8, 12, 16)
+hn_shape = (6, 8, 16)
+backward_last_step = 0
+
+# %% [mutant ex7_predict_shapes] puts output time first, as without batch_first
+output_shape = (12, 8, 32)
+hn_shape = (6, 8, 16)
+backward_last_step = 0
+
+# %% [mutant ex7_predict_shapes] takes batch_first to apply to hn too
+output_shape = (8, 12, 32)
+hn_shape = (8, 6, 16)
+backward_last_step = 0
+
+# %% [mutant ex7_predict_shapes] one state per layer in hn, forgetting the directions
+output_shape = (8, 12, 32)
+hn_shape = (3, 8, 16)
+backward_last_step = 0
+
+# %% [mutant ex7_predict_shapes] doubles the hidden size of hn instead of its first dimension
+output_shape = (8, 12, 32)
+hn_shape = (3, 8, 32)
+backward_last_step = 0
+
+# %% [mutant ex7_predict_shapes] looks for the backward final state at the last step
+output_shape = (8, 12, 32)
+hn_shape = (6, 8, 16)
+backward_last_step = 11
+
+# %% [mutant ex8_fix_tagger] fixes the loss only: the LSTM still reads the batch as time
+class Tagger(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size)
+        self.fc = nn.Linear(hidden_size, num_tags)
+
+    def forward(self, tokens):
+        output, _ = self.lstm(self.embedding(tokens))
+        return self.fc(output)
+
+
+def tagging_loss(net, tokens, tags):
+    return nn.CrossEntropyLoss()(net(tokens).permute(0, 2, 1), tags)
+
+# %% [mutant ex8_fix_tagger] fixes the LSTM only: the logits still go in as (N, L, V)
+class Tagger(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_tags)
+
+    def forward(self, tokens):
+        output, _ = self.lstm(self.embedding(tokens))
+        return self.fc(output)
+
+
+def tagging_loss(net, tokens, tags):
+    return nn.CrossEntropyLoss()(net(tokens), tags)
+
+# %% [mutant ex8_fix_tagger] moves the classes with view: the right shape, scrambled logits
+class Tagger(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_tags)
+
+    def forward(self, tokens):
+        output, _ = self.lstm(self.embedding(tokens))
+        return self.fc(output)
+
+
+def tagging_loss(net, tokens, tags):
+    logits = net(tokens)
+    N, L, V = logits.shape
+    return nn.CrossEntropyLoss()(logits.view(N, V, L), tags)
+
+# %% [mutant ex8_fix_tagger] swaps batch and time with view before a time-first LSTM
+class Tagger(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size)
+        self.fc = nn.Linear(hidden_size, num_tags)
+
+    def forward(self, tokens):
+        X = self.embedding(tokens)
+        N, L, E = X.shape
+        output, _ = self.lstm(X.view(L, N, E))
+        return self.fc(output).view(N, L, -1)
+
+
+def tagging_loss(net, tokens, tags):
+    return nn.CrossEntropyLoss()(net(tokens).permute(0, 2, 1), tags)
+
+# %% [mutant ex8_fix_tagger] sums the loss over the steps instead of taking the mean
+class Tagger(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_tags)
+
+    def forward(self, tokens):
+        output, _ = self.lstm(self.embedding(tokens))
+        return self.fc(output)
+
+
+def tagging_loss(net, tokens, tags):
+    return F.cross_entropy(net(tokens).permute(0, 2, 1), tags, reduction="sum")
+
+# %% [mutant ex8_fix_tagger] scores the last step only, as a sequence classifier would
+class Tagger(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_tags)
+
+    def forward(self, tokens):
+        output, _ = self.lstm(self.embedding(tokens))
+        return self.fc(output)
+
+
+def tagging_loss(net, tokens, tags):
+    return F.cross_entropy(net(tokens)[:, -1], tags[:, -1])

@@ -146,3 +146,17 @@ def shard_loss(logits, y, global_batch_size, world_size):
     log_probs = F.log_softmax(logits, dim=1)                   # (n_rank, C)
     picked = log_probs.gather(1, y.unsqueeze(1)).squeeze(1)    # (n_rank,)
     return -picked.sum() * world_size / global_batch_size
+
+# %% [alternative ex6_predict_shards] the numbers worked out as arithmetic on the page
+samples_per_rank = math.ceil(1000 / 3)
+steps_per_epoch = math.ceil(334 / 64)
+last_batch_size = 334 - 5 * 64
+samples_per_rank_drop = 1000 // 3
+steps_per_epoch_drop = 333 // 64
+
+# %% [alternative ex6_predict_shards] integer ceilings written with -(-a // b)
+samples_per_rank = -(-1000 // 3)
+steps_per_epoch = -(-334 // 64)
+last_batch_size = 334 % 64
+samples_per_rank_drop = (1000 - 1000 % 3) // 3
+steps_per_epoch_drop = (333 - 333 % 64) // 64

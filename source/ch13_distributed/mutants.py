@@ -219,3 +219,45 @@ def shard_loss(logits, y, global_batch_size, world_size):
 # %% [mutant ex5_shard_loss] divides by world_size instead of undoing DDP's division
 def shard_loss(logits, y, global_batch_size, world_size):
     return F.cross_entropy(logits, y, reduction="sum") / global_batch_size / world_size
+
+# %% [mutant ex6_predict_shards] divides with floor: forgets that the sampler pads
+samples_per_rank = 333
+steps_per_epoch = 6
+last_batch_size = 13
+samples_per_rank_drop = 333
+steps_per_epoch_drop = 5
+
+# %% [mutant ex6_predict_shards] counts the steps of one process reading the whole dataset
+samples_per_rank = 334
+steps_per_epoch = 16
+last_batch_size = 40
+samples_per_rank_drop = 333
+steps_per_epoch_drop = 15
+
+# %% [mutant ex6_predict_shards] floors the steps: the loader keeps its last short batch
+samples_per_rank = 334
+steps_per_epoch = 5
+last_batch_size = 14
+samples_per_rank_drop = 333
+steps_per_epoch_drop = 5
+
+# %% [mutant ex6_predict_shards] takes every batch, the last one too, to be full
+samples_per_rank = 334
+steps_per_epoch = 6
+last_batch_size = 64
+samples_per_rank_drop = 333
+steps_per_epoch_drop = 5
+
+# %% [mutant ex6_predict_shards] takes drop_last to change nothing
+samples_per_rank = 334
+steps_per_epoch = 6
+last_batch_size = 14
+samples_per_rank_drop = 334
+steps_per_epoch_drop = 6
+
+# %% [mutant ex6_predict_shards] drops the sampler's tail but keeps the loader's short batch
+samples_per_rank = 334
+steps_per_epoch = 6
+last_batch_size = 14
+samples_per_rank_drop = 333
+steps_per_epoch_drop = 6
