@@ -459,7 +459,7 @@ def _recognise_student(step_fn, optimizer_cls, hyper, seed, step):
     return _recognise(optimizer_cls, hyper, seed, num_steps, got)
 
 
-def check_step_function(step_fn, optimizer_cls, hyper, num_steps=30, seed=0,
+def check_step_function(step_fn, optimizer_cls, hyper, num_steps=12, seed=0,
                         name="step", atol=1e-6, rtol=1e-5, quiet=False):
     """Run ``step_fn(params, state, **hyper)`` next to ``optimizer_cls(params, **hyper)``.
 
