@@ -101,9 +101,11 @@ nncourse = ["*"]
 def student_environment(environment=ROOT / "environment.yml"):
     """environment.yml of the bundle: a plain install, which places the Jupyter settings."""
     text = Path(environment).read_text()
-    if "      - -e .\n" not in text:
-        raise ValueError(f"{environment} no longer installs the project with `-e .`")
-    return text.replace("      - -e .\n", "      - .\n")
+    # the instructor's environment has the cluster extra; a student needs the course only
+    if "      - -e .[cluster]\n" not in text:
+        raise ValueError(f"{environment} no longer installs the project with "
+                         "`-e .[cluster]`")
+    return text.replace("      - -e .[cluster]\n", "      - .\n")
 
 
 def student_nbgrader_config(config=ROOT / "nbgrader_config.py"):
