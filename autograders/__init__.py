@@ -13,3 +13,10 @@ PROOF_FILES = ("mutants.py", "alternatives.py")
 def assignments():
     """Assignment ids, in course order: the folders of source/ that hold a notebook."""
     return sorted(p.name for p in SOURCE.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def extra_files(folder):
+    """The files of an assignment's source folder that grading needs beside its
+    notebooks: not the notebooks (they hold the solutions), nor the proof files."""
+    return [p for p in sorted(Path(folder).rglob("*"))
+            if p.is_file() and p.suffix != ".ipynb" and p.name not in PROOF_FILES]

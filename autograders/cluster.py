@@ -36,7 +36,7 @@ from pathlib import Path
 
 from distributed import WorkerPlugin
 
-from autograders import ROOT
+from autograders import ROOT, extra_files
 from autograders.pool import Pool, worker_settings
 from autograders.result import JobResult
 
@@ -157,7 +157,7 @@ class GradingCourse(WorkerPlugin):
             threading.Thread(target=self.zygote.watch, args=(self.zygote_done,),
                              daemon=True).start()
         (self.folder / "workers").mkdir()
-        shared = worker_settings(settings, self.folder / "workers", course / "gradebook.db",
+        shared = worker_settings(settings, self.folder / "workers", self.record,
                                  sources, self.zygote.socket if self.zygote else None,
                                  workers=threads)
         self.pools = queue.Queue()
@@ -287,10 +287,9 @@ def _close(client, cluster):
 
 def course_payload(settings, record_folder, assignment_ids, sources):
     """The payload for the workers, from the record folder (its config)."""
-    from autograders import PROOF_FILES
     fields = {k: v for k, v in asdict(settings).items() if k != "cluster"}
-    files = {aid: {rel: data for rel, data in read_tree(sources[aid]).items()
-                   if not rel.endswith(".ipynb") and Path(rel).name not in PROOF_FILES}
+    files = {aid: {str(p.relative_to(sources[aid])): p.read_bytes()
+                   for p in extra_files(sources[aid])}
              for aid in assignment_ids}
     record_folder = Path(record_folder)
     return CoursePayload(fields, (record_folder / "nbgrader_config.py").read_bytes(),
@@ -304,7 +303,6 @@ class ClusterPool:
         """Connect to ``address`` (``local:N`` starts a LocalCluster of N processes) and
         check that its workers can grade; a ``ClusterError`` otherwise. Nothing is
         written."""
-        self.address = address
         self.client, self.cluster = _connect(address)
         try:
             _check_workers(self.client, address, settings.sandbox)
@@ -336,7 +334,7 @@ class ClusterPool:
             notebooks = {p.name: p.read_bytes() for p in sorted(Path(job["staged"]).iterdir())
                          if p.is_file()}
             remote = {k: v for k, v in job.items() if k != "staged"}
-            token = hashlib.sha1(os.urandom(8)).hexdigest()[:8]
+            token = os.urandom(4).hex()
             future = self.client.submit(grade_on_worker, remote, notebooks, pure=False,
                                         key=f"grade-{job['assignment']}-{job['student']}-"
                                             f"{token}")

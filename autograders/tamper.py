@@ -23,6 +23,8 @@ Flags: ``tamper:torch``, ``tamper:numpy``, ``tamper:builtins``, ``tamper:checks`
 import ast
 import re
 
+from autograders import PROOF_FILES
+
 FAMILIES = {
     "torch": "torch", "torchvision": "torch", "numpy": "numpy", "builtins": "builtins",
     "nncourse": "checks", "math": "builtins",
@@ -31,8 +33,8 @@ FAMILIES = {
 SETUP_NAMES = {"torch": "torch", "nn": "torch", "F": "torch", "np": "numpy",
                "nncourse": "checks"}
 SOURCE_WORDS = re.compile(
-    r"(^|[/\\])(source|autograded|release)([/\\]|$)|gradebook|mutants\.py|alternatives\.py|nbgrader_config",
-    re.IGNORECASE)
+    r"(^|[/\\])(source|autograded|release)([/\\]|$)|gradebook|nbgrader_config|"
+    + "|".join(re.escape(name) for name in PROOF_FILES), re.IGNORECASE)
 FORBIDDEN_IMPORTS = ("autograders", "nbgrader")
 # Builtins that tests call: a student's global of that name would change what tests see.
 BUILTIN_NAMES = {"len", "sum", "isinstance", "issubclass", "all", "any", "abs", "max", "min",

@@ -31,7 +31,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from autograders import PROOF_FILES
+from autograders import extra_files
 from autograders.judge_client import JudgeFailed, JudgeKernel, shell_reply
 from autograders.result import JobResult, NotebookReport
 from autograders.sandbox import remove_cgroups
@@ -534,12 +534,10 @@ def init_worker(settings):
     course.mkdir(parents=True)
     shutil.copy(settings["config"], course / "nbgrader_config.py")
     for aid, folder in settings["sources"].items():
-        # the assignment's extra files (not its notebooks: they hold the solutions)
-        for path in Path(folder).rglob("*"):
-            if path.is_file() and path.suffix != ".ipynb" and path.name not in PROOF_FILES:
-                dest = course / "source" / aid / path.relative_to(folder)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(path, dest)
+        for path in extra_files(folder):
+            dest = course / "source" / aid / path.relative_to(folder)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, dest)
         (course / "source" / aid).mkdir(parents=True, exist_ok=True)
     write_kernelspec(course / "jupyter", settings.get("zygote_socket"))
     os.environ["JUPYTER_PATH"] = str(course / "jupyter")

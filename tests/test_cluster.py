@@ -48,10 +48,14 @@ def write_class(folder, extra=()):
     return folder
 
 
+def venv_env(**extra):
+    """The environment with the venv's bin/ first on PATH (nbgrader runs alembic)."""
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", **extra)
+
+
 def grade(submitted, out, *extra, timeout=900):
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     return subprocess.run([sys.executable, "-m", "autograders", "grade", str(submitted),
-                           "--out", str(out), *ARGS, *extra], cwd=ROOT, env=env,
+                           "--out", str(out), *ARGS, *extra], cwd=ROOT, env=venv_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -67,13 +71,13 @@ class Cluster:
         self.port = free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         # every process the cluster starts inherits this mark, orphans included
-        self.mark = f"NNCOURSE_TEST_CLUSTER={os.getpid()}-{self.port}"
-        self.env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
-                        NNCOURSE_TEST_CLUSTER=self.mark.split("=", 1)[1],
-                        DASK_DISTRIBUTED__WORKER__DAEMON="False",
-                        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
-                        DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0",
-                        PYTHONPATH=str(ROOT))
+        token = f"{os.getpid()}-{self.port}"
+        self.mark = f"NNCOURSE_TEST_CLUSTER={token}"
+        self.env = venv_env(NNCOURSE_TEST_CLUSTER=token,
+                            DASK_DISTRIBUTED__WORKER__DAEMON="False",
+                            DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
+                            DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0",
+                            PYTHONPATH=str(ROOT))
         self.procs = {}
         self.seen = set()   # every process of the cluster ever seen (pid, create time)
         self._start("scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1",
@@ -224,10 +228,9 @@ def test_a_poison_submission_becomes_an_error_and_the_batch_goes_on(local_run, c
 
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(local_run, cluster, tmp_path):
     submitted = write_class(tmp_path / "submitted")
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.Popen([sys.executable, "-m", "autograders", "grade", str(submitted),
                              "--out", str(tmp_path / "out"), *ARGS,
-                             "--cluster", cluster.address], cwd=ROOT, env=env,
+                             "--cluster", cluster.address], cwd=ROOT, env=venv_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines, killed, tree = [], None, set()
     with cluster.client() as client:
