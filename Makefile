@@ -13,7 +13,7 @@ ifdef DEVICE
 export NNCOURSE_DEVICE := $(DEVICE)
 endif
 
-.PHONY: setup lab test test-lessons test-sources test-unit release prove grade bundle \
+.PHONY: setup lab hub test test-lessons test-sources test-unit release prove grade bundle \
         benchmark-grading \
         benchmark execute clean check-device browser browser-any
 
@@ -27,8 +27,8 @@ $(STAMP): pyproject.toml jupyter/overrides.d/nn-course.json
 	@if ! $(BIN)/python -c "import sys" >/dev/null 2>&1; then \
 	  echo "creating $(VENV) with $(PYTHON)"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install --quiet -e '.[cluster]' 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import torch, torchvision, nbgrader, nbval, nncourse, autograders, distributed"
+	$(BIN)/python -m pip install --quiet -e '.[cluster,hub]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import torch, torchvision, nbgrader, nbval, nncourse, autograders, distributed, jupyterhub"
 	@# an editable install copies no data files: JupyterLab's course settings go in by hand
 	mkdir -p $(LAB_OVERRIDES) && cp jupyter/overrides.d/nn-course.json $(LAB_OVERRIDES)/
 	@touch $(STAMP)
@@ -46,6 +46,12 @@ browser-any:
 
 lab: browser-any $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(ALLOW_ROOT) $(LAB_ARGS)
+
+# A JupyterHub for the class on this machine (as root): an instructor, students, nbgrader's
+# exchange; the accounts and passwords are printed. See docs/hub.md.
+HUB_ARGS ?=
+hub: $(STAMP)
+	$(BIN)/python -m autograders hub $(HUB_ARGS)
 
 # A device forced with DEVICE= must exist: checked before the first test, not after an hour.
 check-device: $(STAMP)

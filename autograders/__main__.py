@@ -31,6 +31,11 @@ def main(argv=None):
     p = sub.add_parser("execute", help="re-execute lessons in place (their outputs)")
     p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/)")
 
+    p = sub.add_parser("hub", help="a JupyterHub for the class on this machine: an "
+                                   "instructor, students, nbgrader's exchange (docs/hub.md)")
+    from autograders.hub import add_arguments as add_hub_arguments
+    add_hub_arguments(p)
+
     args = parser.parse_args(argv)
     if args.command == "release":
         from autograders.release import release
@@ -50,6 +55,9 @@ def main(argv=None):
         from autograders.execute import execute_in_place
         execute_in_place(args.notebooks)
         return 0
+    if args.command == "hub":
+        from autograders.hub import main as hub_main
+        return hub_main(args)
     return 2
 
 

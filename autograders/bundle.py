@@ -101,11 +101,12 @@ nncourse = ["*"]
 def student_environment(environment=ROOT / "environment.yml"):
     """environment.yml of the bundle: a plain install, which places the Jupyter settings."""
     text = Path(environment).read_text()
-    # the instructor's environment has the cluster extra; a student needs the course only
-    if "      - -e .[cluster]\n" not in text:
+    # the instructor's environment has the cluster and hub extras; a student needs the
+    # course only
+    if "      - -e .[cluster,hub]\n" not in text:
         raise ValueError(f"{environment} no longer installs the project with "
-                         "`-e .[cluster]`")
-    return text.replace("      - -e .[cluster]\n", "      - .\n")
+                         "`-e .[cluster,hub]`")
+    return text.replace("      - -e .[cluster,hub]\n", "      - .\n")
 
 
 def student_nbgrader_config(config=ROOT / "nbgrader_config.py"):

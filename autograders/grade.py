@@ -29,6 +29,7 @@ The exit code is 0 when the batch completed, whatever the submissions did.
 import csv
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -71,6 +72,9 @@ STATUSES = {
 RUN_STATUS_ORDER = ["timeout", "crashed", "memory"]
 CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "flags"]
 LOCK_NAME = ".grading.lock"
+# What nbgrader's exchange puts beside a submission: when it was handed in, and the secret
+# that names its feedback in the exchange.
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 def _say(settings, text):
@@ -93,7 +97,7 @@ def stage(entry, staging, max_bytes=DEFAULTS.max_notebook_bytes):
         return None
     release = release_notebooks(entry.assignment)
     found, extra = match_notebooks(entry.folder, release, max_bytes)
-    extra = [f for f in extra if Path(f).name != "timestamp.txt"]
+    extra = [f for f in extra if Path(f).name not in EXCHANGE_FILES]
     if extra:
         entry.flags.append("extra-files")
         entry.notes.append("not used for grading: " + ", ".join(sorted(extra)[:10]))
@@ -326,12 +330,28 @@ def _copy_tree(src, dest):
         shutil.copytree(src, dest)
 
 
+def _keep_exchange_files(entry, feedback):
+    """nbgrader's exchange files beside the feedback: ``nbgrader release_feedback`` names
+    each student's feedback after their submission's secret, so that only they find it."""
+    if entry.folder is None or not feedback.is_dir():
+        return
+    for name in EXCHANGE_FILES:
+        path = Path(entry.folder, name)
+        if path.is_file() and not path.is_symlink() and path.stat().st_size <= 1024:
+            text = path.read_text(errors="replace").strip()
+            if name != "submission_secret.txt" or re.fullmatch(r"[0-9a-f]{1,256}", text):
+                (feedback / name).write_text(text)
+
+
 def _keep_input(entry, out, max_bytes):
     """The notebooks as handed in, under ``out/submitted`` (the record of what was graded);
-    other files and links are not copied: nothing a student sends lands beside the record."""
+    other files and links are not copied: nothing a student sends lands beside the record.
+    A course folder graded in place (``grade submitted --out .``) keeps its own."""
     if entry.folder is None or not entry.assignment:
         return
     dest = Path(out, "submitted", entry.student, entry.assignment)
+    if dest.resolve() == Path(entry.folder).resolve():
+        return
     shutil.rmtree(dest, ignore_errors=True)
     for path in sorted(Path(entry.folder).rglob("*")):
         if path.suffix == ".ipynb" and path.is_file() and not path.is_symlink() and \
@@ -378,6 +398,8 @@ def rows_from_record(db_url, state):
                 except MissingEntry:
                     sub = None
                 if sub is not None:
+                    if (sub.total_seconds_late or 0) > 0 and "late" not in row["flags"]:
+                        row["flags"] = ";".join(filter(None, [row["flags"], "late"]))
                     penalty = sub.late_submission_penalty or 0.0
                     row["score"] = _num(max(0.0, sub.score - penalty))
                     for nb in sub.notebooks:
@@ -581,7 +603,9 @@ class Run:
         merge(db_url, entry, result)
         _copy_tree(result.autograded, self.out / "autograded" / entry.student /
                    entry.assignment)
-        _copy_tree(result.feedback, self.out / "feedback" / entry.student / entry.assignment)
+        feedback = self.out / "feedback" / entry.student / entry.assignment
+        _copy_tree(result.feedback, feedback)
+        _keep_exchange_files(entry, feedback)
 
     def write_outputs(self, entries, results, record_db, graded):
         """grades.csv, grading.json and report.html; return the run's summary."""

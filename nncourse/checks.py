@@ -297,3 +297,30 @@ def check_predicted_value(predicted, actual, name, rule, quiet=False):
     if predicted != actual:
         _fail(f"{name} is not {predicted}", rule)
     _passed(f"{name} = {actual}, predicted right", quiet)
+
+
+def check_predicted_keys(predicted, actual, name, rule, quiet=False):
+    """Names the student wrote down before running anything (the keys of a state_dict, the
+    names of parameters), against the real ones, in any order.
+
+    A list, tuple or set of strings is accepted. A name that should not be there is quoted
+    back (it is the student's own); names left out are said to be missing, never which or
+    how many. Either way the message ends with ``rule``: think again, do not copy.
+    """
+    strings = isinstance(predicted, (list, tuple, set, frozenset)) and all(
+        isinstance(key, str) for key in predicted)
+    if not strings:
+        _fail(f"{name} should be a list or a set of strings, like ['w', 'fc.bias'], got "
+              f"{predicted!r}")
+    actual = [str(key) for key in actual]
+    seen = set()
+    for key in predicted:
+        if key in seen:
+            _fail(f"{name} names {key!r} twice: a key appears once")
+        seen.add(key)
+    for key in sorted(seen):
+        if key not in actual:
+            _fail(f"{name}: there is no {key!r}", rule)
+    if seen != set(actual):
+        _fail(f"{name} leaves out names that are there", rule)
+    _passed(f"{name}: the {len(actual)} names, predicted right", quiet)

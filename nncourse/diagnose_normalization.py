@@ -342,3 +342,151 @@ def check_mask_draws(fn, x, p, name="dropout", channels=False, seed=1234, quiet=
               "makes a run reproducible")
     if not quiet:
         print("\u2713 " + f"{name}: a new mask at every call, from torch's generator")
+
+
+# ----------------------------------------------------------------------------------------
+# predict first (exercise 7): numbers written down before running anything. A wrong one
+# fails with the rule that decides it and, where the mistake is recognised, its name;
+# never with the right number.
+
+BN_PARAMS_RULE = ("the learnable parameters of BatchNorm2d(C) are its weight (gamma) and "
+                  "its bias (beta), each one value per channel; the running statistics are "
+                  "buffers, not parameters")
+BN_BUFFERS_RULE = ("the buffers of BatchNorm2d(C) are running_mean and running_var, one "
+                   "value per channel each, and num_batches_tracked, a single counter; "
+                   "count their values, not the tensors")
+RUNNING_MEAN_RULE = ("running_mean starts at zeros, and each forward pass in training mode "
+                     "sets running_mean = (1 - momentum) * running_mean + momentum * "
+                     "batch_mean, channel by channel")
+EVAL_RULE = ("in eval mode batch norm computes (x - running_mean) / sqrt(running_var + eps) "
+             "* weight + bias with the values these tensors hold now, whatever the batch; "
+             "think about what they hold in a layer that has just been created")
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _close(a, b, atol):
+    return abs(float(a) - float(b)) <= atol
+
+
+def check_predicted_bn_counts(num_params, num_buffer_values, num_features,
+                              name="BatchNorm2d", quiet=False):
+    """The number of learnable values and of buffer values of ``BatchNorm2d(C)``."""
+    from torch import nn
+
+    from nncourse.checks import check_predicted_value
+
+    bn = nn.BatchNorm2d(num_features)
+    params = sum(p.numel() for p in bn.parameters())
+    buffers = sum(b.numel() for b in bn.buffers())
+    c = num_features
+    known_params = {c: "that counts one of weight and bias only: batch norm has both",
+                    4 * c: "that counts the running statistics as parameters too",
+                    4 * c + 1: "that counts the buffers as parameters too"}
+    known_buffers = {2 * c: "num_batches_tracked is a buffer too",
+                     3: "that counts the buffer tensors; count the values they hold",
+                     2: "that counts the buffer tensors; count the values they hold, and "
+                        "num_batches_tracked is a buffer too",
+                     0: "batch norm does hold buffers: it keeps running statistics"}
+
+    def rule(got, known, text):
+        hint = known.get(got) if isinstance(got, int) and got in known else None
+        return f"{hint}\n{text}" if hint else text
+
+    check_predicted_value(num_params, params, f"num_params of {name}({c})",
+                          rule(num_params, known_params, BN_PARAMS_RULE), quiet=quiet)
+    check_predicted_value(num_buffer_values, buffers, f"num_buffer_values of {name}({c})",
+                          rule(num_buffer_values, known_buffers, BN_BUFFERS_RULE),
+                          quiet=quiet)
+
+
+def batch_with_channel_means(channel_means, shape=(4, 5, 5), seed=0):
+    """A batch (N, C, H, W) whose channel c has exactly the mean ``channel_means[c]``
+    over (N, H, W) (up to float32 rounding), with a spread of 1 around it."""
+    means = torch.tensor([float(m) for m in channel_means])
+    n, h, w = shape
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, len(means), h, w, generator=g)
+    x = x - x.mean(dim=(0, 2, 3), keepdim=True)
+    return x + means[None, :, None, None]
+
+
+def check_predicted_running_mean(predicted, channel_means, momentum=0.1,
+                                 name="running_mean_after_one", quiet=False):
+    """``predicted``: the ``running_mean`` of a new ``BatchNorm2d(C, momentum=momentum)``
+    after one forward pass in training mode on a batch with these channel means."""
+    from torch import nn
+
+    from nncourse.checks import CheckFailure, check_true
+
+    c = len(channel_means)
+    if not (isinstance(predicted, (list, tuple)) and len(predicted) == c
+            and all(_is_number(v) for v in predicted)):
+        raise CheckFailure(f"{name} should be a list of {c} numbers (one per channel), "
+                           f"got {predicted!r}")
+    bn = nn.BatchNorm2d(c, momentum=momentum)
+    with torch.no_grad():
+        bn(batch_with_channel_means(channel_means))
+    actual = bn.running_mean.tolist()
+    atol = 1e-4
+    if all(_close(p, a, atol) for p, a in zip(predicted, actual)):
+        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        return
+    means = [float(m) for m in channel_means]
+    known = [
+        (means, "the running mean was replaced by the batch mean: it is a moving average "
+                "that starts at zero and takes only a fraction momentum of each batch"),
+        ([(1 - momentum) * m for m in means],
+         "momentum is the weight of the new batch in PyTorch (0.1), not of the old value "
+         "(the 0.9 of other libraries)"),
+        ([0.0] * c, "one forward pass in training mode does update the running statistics"),
+    ]
+    hint = RUNNING_MEAN_RULE
+    for values, text in known:
+        if all(_close(p, v, atol) for p, v in zip(predicted, values)):
+            hint = text + "\n" + RUNNING_MEAN_RULE
+            break
+    wrong = [i for i, (p, a) in enumerate(zip(predicted, actual)) if not _close(p, a, atol)]
+    channels = ", ".join(str(i) for i in wrong)
+    check_true(False, f"{name}: channel{'s' if len(wrong) > 1 else ''} {channels} "
+               f"{'are' if len(wrong) > 1 else 'is'} not right", hint=hint, quiet=quiet)
+
+
+def check_predicted_eval_output(predicted, values, index, name="eval_output", quiet=False):
+    """``predicted``: ``bn(x)[index, 0]`` for a new ``nn.BatchNorm1d(1)`` put straight into
+    eval mode and ``x`` the column (N, 1) of ``values``; within 1e-3."""
+    from torch import nn
+
+    from nncourse.checks import check_true
+
+    check_true(_is_number(predicted), f"{name} should be a number, got {predicted!r}",
+               quiet=True)
+    x = torch.tensor([[float(v)] for v in values])         # (N, C) = (N, 1)
+    bn = nn.BatchNorm1d(1).eval()
+    with torch.no_grad():
+        actual = bn(x)[index, 0].item()
+    atol = 1e-3
+    if _close(predicted, actual, atol):
+        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        return
+    mean, biased, unbiased = x.mean(), x.var(correction=0), x.var(correction=1)
+    v = x[index, 0]
+    known = [
+        (((v - mean) / (biased + bn.eps).sqrt()).item(),
+         "that normalises with the batch's own mean and variance, which is what training "
+         "mode does"),
+        (((v - mean) / (unbiased + bn.eps).sqrt()).item(),
+         "that normalises with the batch's own mean and variance, which is what training "
+         "mode does"),
+        (0.0, "in eval mode batch norm does not centre the batch on its own mean: it "
+              "subtracts running_mean"),
+    ]
+    hint = EVAL_RULE
+    for value, text in known:
+        if _close(predicted, value, atol):
+            hint = text + "\n" + EVAL_RULE
+            break
+    check_true(False, f"{name} ({predicted:g}) is not bn(x)[{index}, 0]", hint=hint,
+               quiet=quiet)

@@ -393,3 +393,415 @@ def plot_ddp_allreduce(shards, grads, n=None, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     plt.show()
+
+
+def show_flatten_order(x, title=None):
+    """Where each value of a (C, H, W) feature map lands when it is flattened.
+
+    Top: one grid per channel, every value written in its cell, each channel in its own
+    colour. Bottom: ``torch.flatten(x)``, the vector ``nn.Flatten()`` makes of one
+    sample, with the same colours and, under each position, the (c, h, w) it came from:
+    channel-major order, then row by row, then along a row. Small tensors only. A
+    (1, C, H, W) batch of one is drawn as its sample. Returns the figure.
+    """
+    from matplotlib.colors import to_rgb
+
+    x = x.detach().cpu()
+    if x.dim() == 4:
+        x = x[0]
+    channels, height, width = x.shape
+    n = x.numel()
+    palette = [to_rgb(c) for c in plt.get_cmap("tab10").colors]
+    light = torch.tensor([[0.35 * v + 0.65 for v in palette[c % 10]]
+                          for c in range(channels)])
+    # the (c, h, w) of every position, flattened by torch itself, so the order shown is
+    # the order torch uses
+    c_of = torch.arange(channels).view(-1, 1, 1).expand(channels, height, width).flatten()
+    h_of = torch.arange(height).view(1, -1, 1).expand(channels, height, width).flatten()
+    w_of = torch.arange(width).view(1, 1, -1).expand(channels, height, width).flatten()
+    flat = torch.flatten(x)
+    text = lambda v: f"{v:g}" if isinstance(v, (int, float)) else str(v)  # noqa: E731
+    fig = plt.figure(figsize=(max(6.0, 0.55 * n + 1.0), 4.4))
+    grid = fig.add_gridspec(2, channels, height_ratios=[1.5, 1.0])
+    for c in range(channels):
+        ax = fig.add_subplot(grid[0, c])
+        ax.imshow(light[c].view(1, 1, 3).expand(height, width, 3))
+        for h in range(height):
+            for w in range(width):
+                ax.text(w, h, text(x[c, h, w].item()), ha="center", va="center",
+                        fontsize=9)
+        ax.set_xticks(range(width))
+        ax.set_yticks(range(height))
+        ax.set_xlabel("w")
+        ax.set_ylabel("h")
+        ax.set_title(f"channel c = {c}", color=palette[c % 10], fontsize=10)
+    ax = fig.add_subplot(grid[1, :])
+    ax.imshow(light[c_of].view(1, n, 3), aspect="auto")
+    for i, v in enumerate(flat.tolist()):
+        ax.text(i, 0, text(v), ha="center", va="center", fontsize=9)
+    for i in range(1, n):
+        if i % (height * width) == 0:
+            ax.axvline(i - 0.5, color="black", linewidth=2)
+        elif i % width == 0:
+            ax.axvline(i - 0.5, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_yticks([])
+    ax.set_xticks(range(n))
+    ax.set_xticklabels([f"{i}\n{c},{h},{w}" for i, c, h, w in
+                        zip(range(n), c_of.tolist(), h_of.tolist(), w_of.tolist())],
+                       fontsize=7)
+    ax.set_xlabel("position in the flattened vector; under it, the c,h,w it came from "
+                  "(solid line: next channel, dashed: next row)")
+    ax.set_title(f"flattened: {n} values = {channels} * {height} * {width}, channel by "
+                 "channel, each row by row", fontsize=10)
+    fig.suptitle(title or f"how nn.Flatten orders one ({channels}, {height}, {width}) "
+                 "sample: c, then h, then w")
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
+def show_batch_flatten(X, labels=None, title=None):
+    """``nn.Flatten()`` against ``torch.flatten`` on a small batch of images (N, 1, H, W).
+
+    Top: the images. Middle: ``nn.Flatten()(X)``, one row per sample. Bottom:
+    ``torch.flatten(X)``, one strip for the whole batch, each sample's stretch shaded in
+    its colour. Returns the figure.
+    """
+    X = X.detach().cpu()
+    n = len(X)
+    features = X[0].numel()
+    kept, merged = torch.nn.Flatten()(X), torch.flatten(X)
+    colours = plt.get_cmap("tab10").colors
+    fig = plt.figure(figsize=(10, 4.6))
+    grid = fig.add_gridspec(3, n, height_ratios=[1.3, 1.0, 0.45])
+    for i in range(n):
+        ax = fig.add_subplot(grid[0, i])
+        ax.imshow(X[i, 0], cmap="gray_r")
+        name = f"sample {i}" + (f": digit {int(labels[i])}" if labels is not None else "")
+        ax.set_title(name, color=colours[i % 10], fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax = fig.add_subplot(grid[1, :])
+    ax.imshow(kept, cmap="gray_r", aspect="auto")
+    ax.set_yticks(range(n), [f"sample {i}" for i in range(n)])
+    ax.set_xticks([0, features - 1])
+    ax.set_xlabel("feature", labelpad=-2)
+    ax.set_title(f"nn.Flatten(): {tuple(kept.shape)}, one row per sample; "
+                 f"Linear({features}, 10) sees one sample at a time", fontsize=9)
+    ax = fig.add_subplot(grid[2, :])
+    ax.imshow(merged[None], cmap="gray_r", aspect="auto")
+    for i in range(n):
+        ax.axvspan(features * i - 0.5, features * (i + 1) - 0.5, color=colours[i % 10],
+                   alpha=0.25)
+    ax.set_yticks([])
+    ax.set_xticks([features * i for i in range(n)] + [merged.numel() - 1])
+    ax.set_xlabel("position in the one long vector")
+    ax.set_title(f"torch.flatten(x): {tuple(merged.shape)}, one row for the whole batch; "
+                 f"a Linear({merged.numel()}, 10) would see all {n} samples at once",
+                 fontsize=9)
+    fig.suptitle(title or "flattening a batch: keep dimension 0")
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
+# ----------------------------------------------------------------------------------------
+# Issue 12: losses against the error, the logit or the margin (ch08)
+
+
+def plot_loss_shapes(panels, title=None):
+    """Losses as functions of one number, their slopes (by autograd) underneath.
+
+    ``panels`` is a list of dicts, one column each: ``title``, ``x`` (a 1-D tensor: the
+    error, the logit, the margin...), ``xlabel``, ``var`` (the short name of x, for the
+    slope's axis) and ``losses`` (``{name: fn}``, each ``fn`` mapping x to one loss per
+    element). Top row: the losses; bottom row: d loss / d x, what backward() sends into
+    x. Returns the figure.
+    """
+    ncols = len(panels)
+    fig, axes = plt.subplots(2, ncols, figsize=(4.2 * ncols, 5.4), sharex="col",
+                             squeeze=False)
+    for col, panel in enumerate(panels):
+        top, bottom = axes[0, col], axes[1, col]
+        x = panel["x"].detach().cpu()
+        var = panel.get("var", "x")
+        for name, fn in panel["losses"].items():
+            xg = x.clone().requires_grad_(True)
+            with torch.enable_grad():
+                values = fn(xg)
+                (slope,) = torch.autograd.grad(values.sum(), xg)
+            (line,) = top.plot(x, values.detach(), label=name)
+            bottom.plot(x, slope, color=line.get_color(), label=name)
+        for ax in (top, bottom):
+            ax.axhline(0, color="grey", lw=0.5)
+            ax.axvline(0, color="grey", lw=0.5)
+            ax.grid(alpha=0.3)
+        top.set_title(panel["title"])
+        top.set_ylabel("loss")
+        top.legend(fontsize=8)
+        bottom.set_title(f"its slope d loss / d {var}")
+        bottom.set_xlabel(panel.get("xlabel", var))
+        bottom.set_ylabel(f"d loss / d {var}")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
+# ----------------------------------------------------------------------------------------
+# Issue 12: normalization and dropout (ch05)
+
+
+def plot_channel_histograms(stages, bins=60, title=None):
+    """One panel per stage, one histogram per channel: how each channel's values spread.
+
+    ``stages`` maps a panel title to a batch (N, C, ...), e.g. ``{"before": X, "after
+    BatchNorm2d": Y}``; channel c of every stage is drawn in the same colour. The panels
+    share their y axis. Returns the figure.
+    """
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.5 * len(stages), 3.2),
+                             sharey=True, squeeze=False)
+    for ax, (name, batch) in zip(axes[0], stages.items()):
+        batch = batch.detach().cpu().float()
+        for c in range(batch.shape[1]):
+            ax.hist(batch[:, c].flatten(), bins=bins, alpha=0.6, label=f"channel {c}")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("value")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("count")
+    axes[0, 0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
+def show_norm_groups(num_samples=4, num_channels=6, num_groups=2, title=None):
+    """Which (sample, channel) cells of an (N, C, H, W) batch share one mean and variance.
+
+    One grid per normalisation, samples as rows and channels as columns; each cell stands
+    for the H x W values of one feature map, and cells of one colour are normalised
+    together: batch norm per channel, layer norm over (C, H, W) per sample, group norm
+    per sample and group of channels, instance norm per sample and channel. Returns the
+    figure.
+    """
+    n, c, g = num_samples, num_channels, num_groups
+    rows, cols = torch.meshgrid(torch.arange(n), torch.arange(c), indexing="ij")
+    groups = {
+        "BatchNorm2d(C)": cols,                            # one set per channel
+        "LayerNorm((C, H, W))": rows,                      # one set per sample
+        f"GroupNorm({g}, C)": rows * g + cols // (c // g),  # per sample and group
+        "InstanceNorm2d(C)": rows * c + cols,              # per sample and channel
+    }
+    fig, axes = plt.subplots(1, len(groups), figsize=(3 * len(groups), 2.6))
+    for ax, (name, ids) in zip(axes, groups.items()):
+        ax.imshow(ids, cmap="tab20", vmin=0, vmax=ids.max().item() + 1)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("channel C")
+        ax.set_ylabel("sample N")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title or "cells of one colour share one mean and one variance")
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
+def show_panels_same_scale(panels, vmin=0.0, vmax=1.0, title=None, size=2.5):
+    """Grey images side by side on ONE colour scale from ``vmin`` to ``vmax``.
+
+    ``panels`` maps a title to a (1, H, W) or (H, W) tensor. Unlike show_feature_maps,
+    which scales every panel on its own, equal values look equal in every panel, so a
+    panel whose values were multiplied by 2 looks brighter. Returns the figure.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size + 0.3),
+                             squeeze=False)
+    for ax, (name, image) in zip(axes[0], panels.items()):
+        image = image.detach().cpu().float()
+        ax.imshow(image[0] if image.dim() == 3 else image, cmap="gray", vmin=vmin,
+                  vmax=vmax)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title or f"one grey scale for every panel: black {vmin:g}, white {vmax:g}")
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
+# ----------------------------------------------------------------------------------------
+# Issue 12, chapter 10: what a surgery left trainable
+
+
+def _param_layers(module, new):
+    """(name, class, trainable, frozen, is_new) for every submodule owning parameters."""
+    rows = []
+    for name, sub in module.named_modules():
+        own = list(sub.parameters(recurse=False))
+        if not own:
+            continue
+        trainable = sum(p.numel() for p in own if p.requires_grad)
+        frozen = sum(p.numel() for p in own if not p.requires_grad)
+        is_new = any(name == n or name.startswith(n + ".") for n in new)
+        rows.append((name or "(top)", type(sub).__name__, trainable, frozen, is_new))
+    return rows
+
+
+def plot_trainable_params(module, new=(), title=None):
+    """Where a model's parameters are, and which of them will train, after a surgery.
+
+    Left: one bar per layer that owns parameters (in ``named_modules()`` order, log
+    scale), grey and hatched where frozen (``requires_grad`` False), blue where
+    trainable, orange for the layers named in ``new`` (the replaced head); a layer only
+    partly frozen says so after its count. Right: the totals of the three kinds, on a
+    linear scale, with their share of the model. The picture depends only on the
+    structure and the ``requires_grad`` flags, so it is deterministic.
+    """
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import EngFormatter
+
+    rows = _param_layers(module, tuple(new))
+    colours = {"frozen": "#b7b7b7", "trainable": "#3c78d8", "new": "#e69138"}
+    fig, (ax, ax_total) = plt.subplots(
+        1, 2, figsize=(11, 0.3 * len(rows) + 1.6), gridspec_kw={"width_ratios": [1.6, 1]})
+    for i, (name, cls, trainable, frozen, is_new) in enumerate(rows):
+        kind = "frozen" if not trainable else ("new" if is_new else "trainable")
+        ax.barh(i, trainable + frozen, color=colours[kind], edgecolor="black",
+                linewidth=0.4, hatch="//" if kind == "frozen" else None)
+        note = f" ({frozen:,} frozen)" if trainable and frozen else ""
+        ax.text(trainable + frozen, i, f" {trainable + frozen:,}{note}", va="center",
+                fontsize=7)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([f"{name}  {cls}" for name, cls, *_ in rows], fontsize=8,
+                       family="monospace")
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    sizes = [t + f for _, _, t, f, _ in rows]
+    ax.set_xlim(min(sizes) / 10, max(sizes) * 40)
+    ax.set_xlabel("parameters of the layer (log scale)")
+    ax.set_title("per layer")
+    ax.legend(handles=[Patch(fc=colours["frozen"], hatch="//", ec="black", label="frozen"),
+                       Patch(fc=colours["trainable"], ec="black", label="trainable"),
+                       Patch(fc=colours["new"], ec="black", label="new (replaced)")],
+              fontsize=8, loc="upper right")
+    totals = {"frozen": sum(r[3] for r in rows),
+              "trainable": sum(r[2] for r in rows if not r[4]),
+              "new": sum(r[2] for r in rows if r[4])}
+    everything = max(sum(totals.values()), 1)
+    ax_total.barh(range(3), list(totals.values()), color=list(colours.values()),
+                  edgecolor="black", linewidth=0.4)
+    ax_total.patches[0].set_hatch("//")
+    for i, count in enumerate(totals.values()):
+        ax_total.text(count, i, f" {count:,} ({100 * count / everything:.2g}%)",
+                      va="center", fontsize=8)
+    ax_total.set_yticks(range(3))
+    ax_total.set_yticklabels(["frozen", "trainable,\npretrained", "trainable,\nnew"],
+                             fontsize=8)
+    ax_total.invert_yaxis()
+    ax_total.set_xlim(0, max(max(totals.values()) * 1.7, 1))
+    ax_total.xaxis.set_major_formatter(EngFormatter())
+    ax_total.set_xlabel("parameters (linear scale)")
+    ax_total.set_title("in total")
+    fig.suptitle(title or f"trainable and frozen parameters of {type(module).__name__}")
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
+def _sequential_layer_label(layer):
+    """A one-line description of a layer for ``draw_sequential_shapes``."""
+    import re
+
+    nn = torch.nn
+    if isinstance(layer, nn.Sequential):
+        return f"Sequential of {len(layer)} layers"
+    if isinstance(layer, nn.Conv2d):
+        k, p = layer.kernel_size, layer.padding
+        k = k[0] if len(set(k)) == 1 else k
+        p = p if isinstance(p, str) else (p[0] if len(set(p)) == 1 else p)
+        return f"Conv2d({layer.in_channels}, {layer.out_channels}, {k}, padding={p})"
+    if isinstance(layer, nn.Linear):
+        return f"Linear({layer.in_features}, {layer.out_features})"
+    if (isinstance(layer, nn.MaxPool2d) and layer.stride == layer.kernel_size
+            and layer.padding == 0 and layer.dilation == 1 and not layer.ceil_mode):
+        return f"MaxPool2d({layer.kernel_size})"
+    if isinstance(layer, nn.Flatten) and (layer.start_dim, layer.end_dim) == (1, -1):
+        return "Flatten()"
+    text = re.sub(r"\((\d+), \1\)", r"\1", layer.extra_repr())
+    text = re.sub(r", (stride|padding|dilation)=(1|0)\b|, ceil_mode=False|, inplace=False",
+                  "", text)
+    text = f"{type(layer).__name__}({text})"
+    return text if len(text) <= 34 else text[:31] + "..."
+
+
+def draw_sequential_shapes(net, input_shape, title=None):
+    """A ``Sequential`` as a column of its direct children, with the shape of the tensor
+    that flows between each pair, found by a dry run of a zero batch of ``input_shape``.
+
+    Each box gives the child's position, name, what it is and its number of parameters
+    (blue: it has some; grey: none). When a child raises a ``RuntimeError``, its box
+    turns red beside the shape that reached it, and the children after it are faded: the
+    dry run never reached them. Returns the figure; it depends only on the layers and the
+    shape, so it is deterministic.
+    """
+    from matplotlib.patches import FancyBboxPatch, Patch
+
+    children = list(net.named_children())
+    x = torch.zeros(input_shape)
+    shapes, failed = [tuple(x.shape)], None      # shapes[i]: what goes into child i
+    with torch.no_grad():
+        for i, (_, layer) in enumerate(children):
+            try:
+                x = layer(x)
+            except RuntimeError as err:
+                failed = (i, type(err).__name__)
+                break
+            shapes.append(tuple(x.shape))
+    n, step, box_w, box_h = len(children), 0.9, 4.2, 0.5
+    fig, ax = plt.subplots(figsize=(7.4, 0.62 * (n + 2) + 0.6))
+
+    def arrow(y_top, label):
+        ax.annotate("", (0, y_top - step + box_h / 2 + 0.02), (0, y_top - box_h / 2 - 0.02),
+                    arrowprops=dict(arrowstyle="->", color="grey"))
+        ax.text(0.15, y_top - step / 2, label, va="center", ha="left", fontsize=9,
+                family="monospace", color="tab:blue")
+
+    dims = {2: "   (N, features)", 4: "   (N, C, H, W)"}.get(len(shapes[0]), "")
+    ax.text(0, 0, "input", ha="center", va="center", fontsize=9)
+    arrow(0, f"{shapes[0]}{dims}")
+    for i, (name, layer) in enumerate(children):
+        y = -step * (i + 1)
+        params = sum(p.numel() for p in layer.parameters())
+        broken = failed is not None and i == failed[0]
+        reached = failed is None or i <= failed[0]
+        if broken:
+            fc, ec = "#f4cccc", "tab:red"
+        else:
+            fc, ec = ("#ddeeff", "#6fa8dc") if params else ("#f4f4f4", "#999999")
+        alpha = 1.0 if reached else 0.4
+        ax.add_patch(FancyBboxPatch((-box_w / 2, y - box_h / 2), box_w, box_h,
+                                    boxstyle="round,pad=0.04", fc=fc, ec=ec, alpha=alpha))
+        ax.text(-box_w / 2 + 0.12, y, f"{i}  {name}", va="center", ha="left", fontsize=9,
+                family="monospace", fontweight="bold", alpha=alpha)
+        ax.text(-box_w / 2 + 1.45, y, _sequential_layer_label(layer), va="center", ha="left",
+                fontsize=8.5, family="monospace", alpha=alpha)
+        ax.text(box_w / 2 + 0.15, y, f"{params:,} params", va="center", ha="left",
+                fontsize=8.5, color="dimgrey", alpha=alpha)
+        if broken:
+            ax.text(box_w / 2 + 1.5, y, f"{failed[1]}:\ncannot take {shapes[i]}",
+                    va="center", ha="left", fontsize=8.5, color="tab:red")
+        elif reached:
+            arrow(y, str(shapes[i + 1]))
+    if failed is None:
+        ax.text(0, -step * (n + 1), "output", ha="center", va="center", fontsize=9)
+    ax.legend(handles=[Patch(fc="#ddeeff", ec="#6fa8dc", label="has parameters"),
+                       Patch(fc="#f4f4f4", ec="#999999", label="no parameters")],
+              loc="lower right", fontsize=8, frameon=False)
+    ax.set_xlim(-box_w / 2 - 0.2, box_w / 2 + 3.6)
+    ax.set_ylim(-step * (n + 1) - 0.3, 0.3)
+    ax.axis("off")
+    ax.set_title(title or f"a dry run of {tuple(input_shape)} through the "
+                          f"{n} layers of a {type(net).__name__}")
+    fig.tight_layout()
+    return fig

@@ -98,7 +98,7 @@ def build_class(folder):
     del deleted_blank.cells[cell_index(deleted_blank, "ex2_count_test")]
     add("deleted-test-blank", "repaired", 0, ["cells-reinserted"], nb=deleted_blank)
     retyped = reference_nb()
-    for grade_id, kind in (("ex3_linear", "markdown"), ("ex4_stack_test", "raw")):
+    for grade_id, kind in (("ex3_predict", "markdown"), ("ex4_stack_test", "raw")):
         i = cell_index(retyped, grade_id)
         old = retyped.cells[i]
         new = (nbformat.v4.new_markdown_cell if kind == "markdown" else
@@ -126,9 +126,8 @@ def build_class(folder):
     expected["empty-folder"] = ("missing", 0, set())
 
     # bounded and isolated
-    add("infinite-loop", "timeout", MAX - 2, ["timeout:ex3_linear_test"],
-        nb=with_answer("ex3_linear", "def linear(x, W, b):\n    while True:\n        pass",
-                       where="instead"))
+    add("infinite-loop", "timeout", MAX - 2, ["timeout:ex3_predict"],
+        nb=with_answer("ex3_predict", "while True:\n    pass", where="instead"))
     add("stubborn-loop", "timeout", MAX - 2, ["timeout:ex2_count_test"],
         nb=with_answer("ex2_count", "import time\n"
                        "def count_parameters(model, trainable_only=False):\n"
@@ -139,8 +138,8 @@ def build_class(folder):
                        "            pass", where="instead"))
     add("slow-notebook", "timeout", None, ["notebook-time-limit"],
         nb=_slow(reference_nb()))
-    add("os-exit", "crashed", MAX - 2, ["crashed:ex3_linear"],
-        nb=with_answer("ex3_linear", "import os\nos._exit(1)"))
+    add("os-exit", "crashed", MAX - 2, ["crashed:ex3_predict"],
+        nb=with_answer("ex3_predict", "import os\nos._exit(1)"))
     add("sys-exit", "crashed", MAX, ["crashed:ex4_stack"],
         nb=with_answer("ex4_stack", "import sys\nsys.exit(3)", where="after"))
     add("memory-50gb", "memory", MAX - 2, [],
@@ -166,7 +165,7 @@ def build_class(folder):
 
 
 def _slow(nb):
-    for grade_id in ("ex1_two_layer", "ex2_count", "ex3_linear", "ex4_stack",
+    for grade_id in ("ex1_two_layer", "ex2_count", "ex3_predict", "ex4_stack",
                      "ex5_parameter", "ex6_predict"):
         cell = nb.cells[cell_index(nb, grade_id)]
         cell.source = "import time\ntime.sleep(7)\n" + cell.source
@@ -208,7 +207,7 @@ def test_every_student_has_a_row(batch):
     assert {s for s, _ in batch["rows"]} == set(batch["expected"])
     header = next(csv.reader(open(batch["out"] / "grades.csv")))
     assert header[:6] == ["student_id", "assignment", "score", "max_score", "status", "flags"]
-    assert header[6:] == [f"{e}_test" for e in ("ex1_two_layer", "ex2_count", "ex3_linear",
+    assert header[6:] == [f"{e}_test" for e in ("ex1_two_layer", "ex2_count", "ex3_predict",
                                                 "ex4_stack", "ex5_parameter", "ex6_predict")]
 
 
@@ -248,12 +247,12 @@ def test_clean_submissions_have_no_flags(batch):
 def test_crash_keeps_earlier_and_later_exercises(batch):
     row = _row(batch, "os-exit")
     assert float(row["ex1_two_layer_test"]) == 2 and float(row["ex2_count_test"]) == 2
-    assert float(row["ex3_linear_test"]) == 0
+    assert float(row["ex3_predict_test"]) == 0
     assert float(row["ex4_stack_test"]) == 2 and float(row["ex6_predict_test"]) == 2
 
 
 def test_timeout_grades_later_exercises(batch):
-    for student, cell in (("infinite-loop", "ex3_linear_test"),
+    for student, cell in (("infinite-loop", "ex3_predict_test"),
                           ("stubborn-loop", "ex2_count_test")):
         row = _row(batch, student)
         assert float(row[cell]) == 0

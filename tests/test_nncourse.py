@@ -252,3 +252,141 @@ def test_watch_grad_mode_tells_no_grad_from_detach():
         check_no_graph(seen)
     with pytest.raises(CheckFailure, match="never ran"):
         check_no_graph(watch_grad_mode(lambda net: None, net))
+
+
+def test_check_predicted_keys_any_order_and_never_names_a_missing_key():
+    actual = ["scale", "mean", "out.weight", "out.bias"]
+    checks.check_predicted_keys({"out.bias", "mean", "scale", "out.weight"}, actual, "keys",
+                                "the rule", quiet=True)
+    checks.check_predicted_keys(tuple(actual), actual, "keys", "the rule", quiet=True)
+    with pytest.raises(CheckFailure) as err:
+        checks.check_predicted_keys(["scale", "out.weight", "out.bias"], actual, "keys",
+                                    "the rule")
+    assert "leaves out" in str(err.value) and "the rule" in str(err.value)
+    assert "mean" not in str(err.value) and "1" not in str(err.value)
+    with pytest.raises(CheckFailure, match="there is no 'offset'"):
+        checks.check_predicted_keys(actual + ["offset"], actual, "keys", "the rule")
+    with pytest.raises(CheckFailure, match="twice"):
+        checks.check_predicted_keys(actual + ["mean"], actual, "keys", "the rule")
+    for wrong_type in ("scale, mean", ["scale", 3], {"scale": 1}):
+        with pytest.raises(CheckFailure, match="list or a set of strings"):
+            checks.check_predicted_keys(wrong_type, actual, "keys", "the rule")
+
+
+def test_ch05_figures_label_their_axes_and_panels():
+    fig = plotting.plot_channel_histograms(
+        {"before": torch.randn(8, 3, 4, 4) * 3, "after": torch.randn(8, 3, 4, 4)},
+        bins=10, title="channels")
+    assert [ax.get_title() for ax in fig.axes] == ["before", "after"]
+    assert [ax.get_xlabel() for ax in fig.axes] == ["value", "value"]
+    assert fig.axes[0].get_ylabel() == "count" and fig._suptitle.get_text() == "channels"
+    assert len(fig.axes[0].patches) == 3 * 10          # one histogram of 10 bars a channel
+    fig = plotting.show_norm_groups(num_samples=4, num_channels=6, num_groups=3)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "BatchNorm2d(C)", "LayerNorm((C, H, W))", "GroupNorm(3, C)", "InstanceNorm2d(C)"]
+    assert all(ax.get_xlabel() == "channel C" and ax.get_ylabel() == "sample N"
+               for ax in fig.axes)
+    groups = fig.axes[2].images[0].get_array()         # (N, C): 3 groups of 2 channels
+    assert groups.shape == (4, 6) and len(np.unique(groups)) == 12
+    image = torch.rand(1, 5, 5)
+    fig = plotting.show_panels_same_scale({"input": image, "doubled": image * 2}, vmax=2)
+    assert [ax.get_title() for ax in fig.axes] == ["input", "doubled"]
+    assert all(ax.images[0].get_clim() == (0.0, 2.0) for ax in fig.axes)
+
+
+def test_show_flatten_order_and_show_batch_flatten_draw_their_panels():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plotting.show_flatten_order(torch.arange(18).reshape(1, 2, 3, 3))
+    top = fig.axes[:2]
+    assert [ax.get_title() for ax in top] == ["channel c = 0", "channel c = 1"]
+    assert all(ax.get_xlabel() == "w" and ax.get_ylabel() == "h" for ax in top)
+    row = fig.axes[2]
+    assert "18 values = 2 * 3 * 3" in row.get_title()
+    labels = [t.get_text() for t in row.get_xticklabels()]
+    assert labels[12] == "12\n1,1,0" and labels[-1] == "17\n1,2,2"
+    assert [t.get_text() for t in row.texts][:3] == ["0", "1", "2"]
+    assert "c, then h, then w" in fig._suptitle.get_text()
+    plt.close(fig)
+    fig = plotting.show_batch_flatten(torch.rand(3, 1, 4, 4), labels=[7, 1, 2])
+    assert len(fig.axes) == 5 and fig.axes[0].get_title() == "sample 0: digit 7"
+    assert "(3, 16)" in fig.axes[3].get_title() and "(48,)" in fig.axes[4].get_title()
+    plt.close(fig)
+
+
+def test_plot_loss_shapes_draws_losses_over_their_slopes():
+    import matplotlib
+    matplotlib.use("Agg")
+    import torch.nn.functional as F
+
+    x = torch.linspace(-2, 2, 41)
+    panels = [{"title": "regression", "x": x, "var": "e", "xlabel": "error e",
+               "losses": {"MSE": lambda e: e ** 2, "L1": lambda e: e.abs()}},
+              {"title": "BCE", "x": x, "var": "z", "xlabel": "logit z",
+               "losses": {"target 1": lambda z: F.binary_cross_entropy_with_logits(
+                   z, torch.ones_like(z), reduction="none")}}]
+    fig = plotting.plot_loss_shapes(panels, title="shapes")
+    axes = fig.axes
+    assert len(axes) == 4
+    assert [ax.get_title() for ax in axes] == ["regression", "BCE", "its slope d loss / d e",
+                                               "its slope d loss / d z"]
+    assert axes[2].get_xlabel() == "error e" and axes[3].get_ylabel() == "d loss / d z"
+    assert axes[0].get_ylabel() == "loss" and fig._suptitle.get_text() == "shapes"
+    slope_l1 = axes[2].get_lines()[1].get_ydata()          # the L1 slope: -1 then +1
+    assert slope_l1[0] == -1 and slope_l1[-1] == 1
+    assert len(axes[0].get_lines()) == 2 + 2               # two losses, two zero lines
+
+
+def test_draw_sequential_shapes_shows_the_dry_run_and_where_it_breaks():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nncourse.models import cifar10_net
+    net = cifar10_net()
+    fig = plotting.draw_sequential_shapes(net, (2, 3, 32, 32))
+    ax, = fig.axes
+    texts = [t.get_text() for t in ax.texts]
+    assert ax.get_title() == "a dry run of (2, 3, 32, 32) through the 9 layers of a Sequential"
+    assert "(2, 64, 4, 4)" in texts and "(2, 1024)" in texts and "(2, 10)" in texts
+    assert "65,600 params" in texts and "output" in texts
+    assert len(ax.patches) == 9                       # one box per direct child
+    plt.close(fig)
+    net.fc1 = nn.Linear(64 * 8 * 8, 64)               # the forgotten third pool
+    fig = plotting.draw_sequential_shapes(net, (2, 3, 32, 32), title="broken")
+    ax, = fig.axes
+    texts = [t.get_text() for t in ax.texts]
+    assert ax.get_title() == "broken" and "output" not in texts
+    assert "RuntimeError:\ncannot take (2, 1024)" in texts and "(2, 10)" not in texts
+    assert ax.patches[7].get_edgecolor()[:3] == matplotlib.colors.to_rgb("tab:red")
+    plt.close(fig)
+
+
+def test_plot_trainable_params_colours_frozen_trainable_and_new_layers():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nncourse.pretrained import small_vgg
+    net = small_vgg(num_classes=5)                    # 4 convs, 3 linears: 29,109 params
+    net.classifier[6] = nn.Linear(net.classifier[6].in_features, 3)
+    net.features.requires_grad_(False)
+    fig = plotting.plot_trainable_params(net, new=["classifier.6"], title="surgery")
+    ax, ax_total = fig.axes
+    assert fig._suptitle.get_text() == "surgery"
+    assert ax.get_title() == "per layer" and ax_total.get_title() == "in total"
+    assert ax.get_xscale() == "log" and ax_total.get_xscale() == "linear"
+    assert "parameters" in ax.get_xlabel() and "parameters" in ax_total.get_xlabel()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "features.0  Conv2d" and labels[-1] == "classifier.6  Linear"
+    assert len(ax.patches) == 7                       # one bar per layer with parameters
+    frozen, trainable, new = (matplotlib.colors.to_hex(ax.patches[i].get_facecolor())
+                              for i in (0, 4, 6))
+    assert len({frozen, trainable, new}) == 3 and ax.patches[0].get_hatch() == "//"
+    widths = [p.get_width() for p in ax_total.patches]
+    assert widths == [sum(p.numel() for p in net.features.parameters()),
+                      sum(p.numel() for p in net.classifier[:6].parameters()),
+                      64 * 3 + 3]
+    plt.close(fig)

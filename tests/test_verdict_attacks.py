@@ -48,7 +48,7 @@ MAX = 12
 MARK = "NNVERDICT"
 TICK = "\u2713"
 HONEST = ("honest-1", "honest-2", "honest-3")
-EXERCISES = ("ex1_two_layer", "ex2_count", "ex3_linear", "ex4_stack", "ex5_parameter",
+EXERCISES = ("ex1_two_layer", "ex2_count", "ex3_predict", "ex4_stack", "ex5_parameter",
              "ex6_predict")
 GRADE_ARGS = ["--workers", "2", "--cell-timeout", "20", "--notebook-timeout", "60",
               "--memory", "1.5"]
@@ -339,7 +339,7 @@ for parts in regions:
 print("SCANNED:", scanned, "bytes of memory")
 print("HITS:", len(hits))
 """,
-    # 12. no attack on the grader at all: a wrong `linear` that zeroes its arguments in
+    # 12. no attack on the grader at all: a wrong `predict` that zeroes its arguments in
     # place (as a function may change its arguments) and returns zeros (see OWN_ANSWERS)
     "zeroes-its-inputs-in-place": """
 print("{mark}-PLAIN")
@@ -407,13 +407,17 @@ for _name in ("fake-server-lies", "fake-server-rewrites-judge-inputs"):
 
 # Answer cells an attacker writes itself (every other exercise: its first mutant).
 OWN_ANSWERS = {
-    "zeroes-its-inputs-in-place": {"ex3_linear": """\
-def linear(x, W, b):
+    "zeroes-its-inputs-in-place": {"ex6_predict": """\
+def predict(model, x):
+    was_training = model.training
+    model.eval()
     with torch.no_grad():
         x.zero_()
-        W.zero_()
-        b.zero_()
-    return torch.zeros(x.shape[0], W.shape[0])
+        for p in model.parameters():
+            p.zero_()
+        out = model(x)
+    model.train(was_training)
+    return out
 """},
 }
 

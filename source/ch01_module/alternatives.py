@@ -38,14 +38,6 @@ def count_parameters(model, trainable_only=False):
     params = [p for p in model.parameters() if p.requires_grad or not trainable_only]
     return sum(math.prod(p.shape) for p in params)
 
-# %% [alternative ex3_linear] torch.matmul and the transpose as W.t()
-def linear(x, W, b):
-    return torch.matmul(x, W.t()) + b
-
-# %% [alternative ex3_linear] the product written the other way round
-def linear(x, W, b):
-    return (W @ x.T).T + b.unsqueeze(0)  # (out, in) @ (in, N) -> (out, N) -> (N, out)
-
 # %% [alternative ex4_stack] ModuleList built with append
 class MLP(nn.Module):
     def __init__(self, width, depth):
@@ -145,3 +137,19 @@ def predict(model, x):
         y = model(x)
     model.train(mode)
     return y
+
+# %% [alternative ex3_predict] a set in another order, the counts as arithmetic
+n_param_tensors = 1 + 2 + 2 + 2
+n_params = 3 + (3 * 4 + 4) + (4 * 2 + 2) + (2 * 1 + 1)
+state_dict_keys = {"out.bias", "out.weight", "blocks.1.bias", "blocks.1.weight",
+                   "blocks.0.bias", "blocks.0.weight", "mean", "scale"}
+
+# %% [alternative ex3_predict] a tuple built from the paths, the counts from the shapes
+import math
+
+shapes = [(3,), (4, 3), (4,), (2, 4), (2,), (1, 2), (1,)]
+n_param_tensors = len(shapes)
+n_params = sum(math.prod(shape) for shape in shapes)
+state_dict_keys = ("scale", "mean") + tuple(
+    f"{layer}.{name}" for layer in ("blocks.0", "blocks.1", "out")
+    for name in ("weight", "bias"))

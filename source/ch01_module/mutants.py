@@ -37,14 +37,6 @@ def count_parameters(model, trainable_only=False):
 def count_parameters(model, trainable_only=False):
     return sum(p.numel() for p in model.parameters())
 
-# %% [mutant ex3_linear] multiplies by W instead of its transpose
-def linear(x, W, b):
-    return x @ W + b
-
-# %% [mutant ex3_linear] forgets the bias
-def linear(x, W, b):
-    return x @ W.T
-
 # %% [mutant ex4_stack] keeps the layers in a plain Python list
 class MLP(nn.Module):
     def __init__(self, width, depth):
@@ -105,10 +97,6 @@ def predict(model, x):
     model.train(was_training)
     return out
 
-# %% [mutant ex3_linear] calls F.linear, which the exercise asks to write with @
-def linear(x, W, b):
-    return F.linear(x, W, b)
-
 # %% [mutant ex6_predict] eval mode and the mode restored, but detach() instead of no_grad
 def predict(model, x):
     was_training = model.training
@@ -116,3 +104,46 @@ def predict(model, x):
     out = model(x).detach()               # the graph was built, then thrown away
     model.train(was_training)
     return out
+
+# %% [mutant ex3_predict] counts the layers kept in the plain Python list
+n_param_tensors = 11
+n_params = 56
+state_dict_keys = ["scale", "mean", "heads.0.weight", "heads.0.bias", "heads.1.weight",
+                   "heads.1.bias", "blocks.0.weight", "blocks.0.bias", "blocks.1.weight",
+                   "blocks.1.bias", "out.weight", "out.bias"]
+
+# %% [mutant ex3_predict] leaves the frozen layer out of parameters() and state_dict()
+n_param_tensors = 5
+n_params = 29
+state_dict_keys = ["scale", "mean", "blocks.0.weight", "blocks.0.bias",
+                   "blocks.1.weight", "blocks.1.bias"]
+
+# %% [mutant ex3_predict] counts right, but thinks buffers are not saved
+n_param_tensors = 7
+n_params = 32
+state_dict_keys = ["scale", "blocks.0.weight", "blocks.0.bias", "blocks.1.weight",
+                   "blocks.1.bias", "out.weight", "out.bias"]
+
+# %% [mutant ex3_predict] saves every tensor attribute, the non-persistent buffer too
+n_param_tensors = 7
+n_params = 32
+state_dict_keys = ["scale", "offset", "mean", "noise", "blocks.0.weight", "blocks.0.bias",
+                   "blocks.1.weight", "blocks.1.bias", "out.weight", "out.bias"]
+
+# %% [mutant ex3_predict] counts the buffers as parameters
+n_param_tensors = 9
+n_params = 38
+state_dict_keys = ["scale", "mean", "blocks.0.weight", "blocks.0.bias",
+                   "blocks.1.weight", "blocks.1.bias", "out.weight", "out.bias"]
+
+# %% [mutant ex3_predict] names the ModuleList's layers without their position
+n_param_tensors = 7
+n_params = 32
+state_dict_keys = ["scale", "mean", "blocks.weight", "blocks.bias", "out.weight",
+                   "out.bias"]
+
+# %% [mutant ex3_predict] counts weights as in + out numbers instead of in * out
+n_param_tensors = 7
+n_params = 26
+state_dict_keys = ["scale", "mean", "blocks.0.weight", "blocks.0.bias",
+                   "blocks.1.weight", "blocks.1.bias", "out.weight", "out.bias"]

@@ -228,3 +228,15 @@ def dropout2d(x, p, training=True):
         keep = (torch.rand(sample.shape[0], 1, 1) >= p).to(x.dtype)
         out.append(sample * keep / (1 - p))
     return torch.stack(out)
+
+# %% [alternative ex7_predict] the same values as arithmetic on the given numbers
+num_params = 2 * 16
+num_buffer_values = 2 * 16 + 1
+running_mean_after_one = [0.9 * 0 + 0.1 * m for m in (2.0, -4.0, 10.0)]
+eval_output = (7.0 - 0.0) / (1.0 + 1e-5) ** 0.5 * 1.0 + 0.0
+
+# %% [alternative ex7_predict] a tuple with an int in it, the output rounded to 3 decimals
+num_params = 32
+num_buffer_values = 33
+running_mean_after_one = (0.2, -0.4, 1)
+eval_output = 7

@@ -310,3 +310,39 @@ def dropout2d(x, p, training=True):
     g = torch.Generator().manual_seed(42)
     keep = (torch.rand(x.shape[0], x.shape[1], 1, 1, generator=g) >= p).to(x.dtype)
     return x * keep / (1 - p)
+
+# %% [mutant ex7_predict] counts the buffer tensors, not the values they hold
+num_params = 32
+num_buffer_values = 3
+running_mean_after_one = [0.2, -0.4, 1.0]
+eval_output = 7.0
+
+# %% [mutant ex7_predict] forgets num_batches_tracked among the buffers
+num_params = 32
+num_buffer_values = 32
+running_mean_after_one = [0.2, -0.4, 1.0]
+eval_output = 7.0
+
+# %% [mutant ex7_predict] the running statistics counted as parameters too
+num_params = 64
+num_buffer_values = 33
+running_mean_after_one = [0.2, -0.4, 1.0]
+eval_output = 7.0
+
+# %% [mutant ex7_predict] momentum weighs the old value (the 0.9 convention of Keras)
+num_params = 32
+num_buffer_values = 33
+running_mean_after_one = [1.8, -3.6, 9.0]
+eval_output = 7.0
+
+# %% [mutant ex7_predict] the running mean replaced by the batch mean
+num_params = 32
+num_buffer_values = 33
+running_mean_after_one = [2.0, -4.0, 10.0]
+eval_output = 7.0
+
+# %% [mutant ex7_predict] eval mode normalising with the batch's own statistics
+num_params = 32
+num_buffer_values = 33
+running_mean_after_one = [0.2, -0.4, 1.0]
+eval_output = 1.2247
