@@ -10,11 +10,14 @@ instead, say which mistake it is and how to fix it:
 - ``check_class_targets`` checks targets meant for ``nn.CrossEntropyLoss``;
 - ``check_cross_entropy`` and ``check_regression_loss`` check loss values, and
   ``check_cross_entropy_grad`` the gradient of cross-entropy with respect to the logits;
+- ``check_distillation_loss`` checks a distillation loss (KL divergence at a temperature);
+- ``check_predicted_*`` check numbers and shapes a student predicted before running;
 - ``builtin_losses_forbidden`` (and ``call_by_hand``) make an exercise that asks for a loss
   "by hand" fail with a clear message when the function calls torch's own loss.
 """
 import math
 import re
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -25,8 +28,9 @@ from nncourse.forbid import forbidden
 SOFTMAX_BEFORE_CE = ("softmax was applied before cross-entropy: the loss takes raw logits "
                      "and applies log-softmax itself, so the probabilities went through "
                      "softmax twice. Pass the logits straight to the loss")
-NAIVE_LOG_SOFTMAX = ("softmax(...).log() overflows or reaches log(0) for large logits: use "
-                     "F.log_softmax(logits, dim=1), which is computed stably")
+NAIVE_LOG_SOFTMAX = ("softmax(...).log() rounds the small probabilities of large logits to "
+                     "0, and log(0) = -inf: use F.log_softmax(logits, dim=1), which is "
+                     "computed stably")
 # Exercise 5 of chapter 8 asks for these conversions, so the messages give a direction,
 # not the code.
 COLUMN_TARGETS = ("the targets have shape (N, 1), a column: class indices must have shape "
@@ -320,19 +324,37 @@ def check_cross_entropy_grad(actual, logits, y, name="gradient", atol=1e-6, rtol
     if _matches(actual, expected, atol, rtol):
         _passed(f"{name} matches autograd", quiet)
         return
-    probs = logits.detach().softmax(dim=1)
-    one_hot = F.one_hot(y, logits.shape[1]).to(probs.dtype)
-    mistake = _known_mistake(actual, {
+    mistake = _known_mistake(actual, cross_entropy_grad_mistakes(logits, y), atol, rtol)
+    _fail_with(actual, expected, name, atol, rtol, mistake)
+
+
+def cross_entropy_grad_mistakes(logits, y):
+    """``{message: function}``: what the classic slips in deriving d mean-CE / d logits
+    give. Exercise 7 asks for the derivation, so the messages point at the step that went
+    wrong without writing out the formula."""
+    z = logits.detach().double()
+    n, c = z.shape
+    probs = z.softmax(dim=1)
+    one_hot = F.one_hot(y, c).to(probs.dtype)
+    return {
         ("this is the gradient of the summed loss: the mean over N samples divides the "
          "gradient by N too"): lambda: probs - one_hot,
-        "the sign is flipped: the gradient is softmax - one_hot, not one_hot - softmax":
-            lambda: (one_hot - probs) / len(y),
-        "the one-hot term is missing: subtract 1 at the true class of each row":
-            lambda: probs / len(y),
-        "the softmax is missing: the gradient uses the probabilities, not the logits":
-            lambda: (logits.detach() - one_hot) / len(y),
-    }, atol, rtol)
-    _fail_with(actual, expected, name, atol, rtol, mistake)
+        ("divided by N * C: the mean of cross-entropy runs over the N samples only; the "
+         "loss of each sample already adds up its C classes"): lambda: (probs - one_hot)
+        / (n * c),
+        ("the sign is flipped: raising the logit of the true class lowers the loss, so "
+         "its entry must be negative"): lambda: (one_hot - probs) / n,
+        ("the term of -z[i, y[i]] is missing: the loss of sample i also depends on its "
+         "true class's logit directly, not only through the log-sum-exp (each row of the "
+         "gradient sums to 0)"): lambda: probs / n,
+        ("the logits stand where the derivative of log(sum_k exp(z[i, k])) belongs: "
+         "differentiate it, through the log and then the exp"): lambda: (z - one_hot) / n,
+        ("the softmax runs over dim 0, the batch: the log-sum-exp of sample i adds up the "
+         "C logits of its own row"): lambda: (z.softmax(dim=0) - one_hot) / n,
+        ("only the true classes got a gradient: the log-sum-exp depends on every logit "
+         "of the row, so every class has a nonzero derivative"): lambda: (probs - 1)
+        * one_hot / n,
+    }
 
 
 # ----------------------------------------------------------------------------------------
@@ -426,3 +448,164 @@ def check_initial_expected(expected, num_classes, y, name="expected", quiet=Fals
     message = (f"{name}: expected ln({num_classes}) = {want:.6f} for a net with "
                f"{num_classes} outputs, got {expected:.6g}")
     raise CheckFailure(message + (f"\nKnown mistake: {found[0]}" if found else ""))
+
+
+# ----------------------------------------------------------------------------------------
+# Distillation: KL divergence between softened distributions
+
+
+def distillation_value(student_logits, teacher_logits, T):
+    """T**2 * KL(softmax(teacher / T) || softmax(student / T)), averaged over the samples:
+    the reference, in float64, computed with ``F.kl_div`` (reduction='batchmean'). The
+    teacher is detached; a student tensor that requires grad keeps its graph, so the
+    reference gradient can be taken with autograd."""
+    s = student_logits.double()
+    t = teacher_logits.detach().double()
+    return F.kl_div(F.log_softmax(s / T, dim=1), F.softmax(t / T, dim=1),
+                    reduction="batchmean") * T * T
+
+
+def distillation_mistakes(student_logits, teacher_logits, T):
+    """``{message: function}``: the values that the classic distillation slips give."""
+    s = student_logits.detach().double()
+    t = teacher_logits.detach().double()
+    n, c = s.shape
+    log_q, q = F.log_softmax(s / T, dim=1), F.softmax(s / T, dim=1)
+    log_p, p = F.log_softmax(t / T, dim=1), F.softmax(t / T, dim=1)
+
+    def kl(inp, target, reduction="batchmean", log_target=False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")           # torch warns about 'mean' here
+            return F.kl_div(inp, target, reduction=reduction, log_target=log_target)
+
+    right = kl(log_q, p)
+    return {
+        ("reduction='mean' divides by every element, N * C: the KL divergence of a sample "
+         "adds up its classes, so average over the samples only ('batchmean')"):
+            lambda: kl(log_q, p, "mean") * T * T,
+        "the KL divergences were added up over the batch: average them over the N samples":
+            lambda: kl(log_q, p, "sum") * T * T,
+        ("the input of the KL divergence must be the student's log-probabilities "
+         "(log_softmax), not its probabilities"): lambda: kl(q, p) * T * T,
+        ("the input of the KL divergence must be the student's log-probabilities "
+         "(log_softmax), not its logits"): lambda: kl(s / T, p) * T * T,
+        ("the arguments are swapped: this is KL(q || p); the input is the student's "
+         "log-probabilities and the target the teacher's probabilities"):
+            lambda: kl(log_p, q) * T * T,
+        ("the target is given as log-probabilities but read as probabilities: pass "
+         "probabilities, or say log_target=True"): lambda: kl(log_q, log_p) * T * T,
+        "the factor T**2 is missing": lambda: right,
+        "the factor is T, not T**2": lambda: right * T,
+        ("only the teacher's logits were divided by T: the student's distribution is "
+         "taken at the same temperature"):
+            lambda: kl(F.log_softmax(s, dim=1), p) * T * T,
+        ("only the student's logits were divided by T: the soft targets are the "
+         "teacher's probabilities at temperature T"):
+            lambda: kl(log_q, F.softmax(t, dim=1)) * T * T,
+        ("the logits were multiplied by T: a temperature divides them"):
+            lambda: kl(F.log_softmax(s * T, dim=1), F.softmax(t * T, dim=1)) * T * T,
+    }
+
+
+def check_distillation_loss(actual, student_logits, teacher_logits, T, name="loss",
+                            atol=1e-5, rtol=1e-4, quiet=False):
+    """``actual`` must be T**2 * KL(p || q) averaged over the samples, for the teacher's
+    soft targets p = softmax(teacher / T) and the student's q = softmax(student / T)."""
+    actual = _as_tensor(actual, name)
+    expected = distillation_value(student_logits.detach(), teacher_logits, T)
+    if _matches(actual, expected, atol, rtol):
+        _passed(f"{name} matches T**2 * KL(teacher || student) at T = {T:g}", quiet)
+        return
+    mistake = _known_mistake(actual, distillation_mistakes(student_logits, teacher_logits,
+                                                           T), atol, rtol)
+    _fail_with(actual, expected, name, atol, rtol, mistake, "mean")
+
+
+# ----------------------------------------------------------------------------------------
+# Predict first: numbers and shapes written down before running anything
+
+SHAPE_NONE_RULE = ("with reduction='none', CrossEntropyLoss returns one loss per target: "
+                   "each loss adds up over the class dimension (dim 1 of the logits), and "
+                   "every other dimension stays")
+WEIGHTED_MEAN_RULE = ("with class weights, 'mean' divides the weighted sum by the sum of "
+                      "weight[y[i]] over the samples that count, and a target equal to "
+                      "ignore_index does not count at all")
+KL_RATIO_RULE = ("'batchmean' divides the sum of all the elements by the batch size N; "
+                 "'mean' divides the same sum by the number of elements")
+
+
+def _predicted_int(predicted, name):
+    if not isinstance(predicted, int) or isinstance(predicted, bool):
+        raise CheckFailure(f"{name} should be an int, like 3, got {predicted!r}")
+
+
+def check_predicted_none_shape(predicted, logits_shape, name="shape_none", quiet=False):
+    """The shape of ``CrossEntropyLoss(reduction='none')`` on logits of ``logits_shape``
+    (N, C, d1, ...), predicted; torch computes the real one. A wrong answer gets the rule;
+    keeping the class dimension is named."""
+    from nncourse.checks import check_predicted_shape
+
+    n, c, *rest = logits_shape
+    logits = torch.zeros(logits_shape)
+    targets = torch.zeros((n, *rest), dtype=torch.long)
+    actual = tuple(F.cross_entropy(logits, targets, reduction="none").shape)
+    ok_form = isinstance(predicted, (tuple, list)) and all(
+        isinstance(d, int) and not isinstance(d, bool) for d in predicted)
+    if ok_form and tuple(predicted) == tuple(logits_shape):
+        raise CheckFailure(f"{name}: {tuple(predicted)} is the shape of the logits, and "
+                           f"keeps the class dimension\nHint: {SHAPE_NONE_RULE}")
+    rules = [("N, the samples", SHAPE_NONE_RULE)] + [
+        (f"position dimension {i + 1}", SHAPE_NONE_RULE) for i in range(len(rest))]
+    if ok_form and len(predicted) != len(actual):
+        raise CheckFailure(f"{name}: you wrote {len(predicted)} dimensions, and that is not "
+                           f"the number the loss has\nHint: {SHAPE_NONE_RULE}")
+    check_predicted_shape(predicted, actual, name, rules, quiet=quiet)
+
+
+def check_predicted_divisor(predicted, weight, y, ignore_index=-100, name="divisor",
+                            quiet=False):
+    """The number that weighted ``'mean'`` cross-entropy divides its sum by, predicted;
+    measured from torch as sum / mean on random logits."""
+    _predicted_int(predicted, name)
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(len(y), len(weight), generator=g, dtype=torch.float64)
+    w = weight.double()
+    total = F.cross_entropy(logits, y, weight=w, ignore_index=ignore_index, reduction="sum")
+    mean = F.cross_entropy(logits, y, weight=w, ignore_index=ignore_index)
+    actual = int(round(float(total / mean)))
+    if predicted == actual:
+        _passed(f"{name} = {actual}, predicted right", quiet)
+        return
+    kept = y != ignore_index
+    known = [(len(y), "that counts every sample, the ignored ones too, and leaves out the "
+                      "weights"),
+             (int(kept.sum()), "that counts the kept samples but leaves out their weights"),
+             (int(round(float(w.sum()))), "that adds up the weights of all the classes, "
+                                          "not those of the samples' targets")]
+    found = [text for value, text in known if value == predicted and value != actual]
+    hint = (found[0] + "\nThe rule: " if found else "") + WEIGHTED_MEAN_RULE
+    raise CheckFailure(f"{name} is not {predicted}\nHint: {hint}")
+
+
+def check_predicted_kl_ratio(predicted, shape, name="kl_ratio", quiet=False):
+    """How many times larger KLDivLoss 'batchmean' is than 'mean' on inputs of ``shape``,
+    predicted; measured from torch on random distributions."""
+    _predicted_int(predicted, name)
+    g = torch.Generator().manual_seed(1)
+    log_q = torch.randn(shape, generator=g, dtype=torch.float64).log_softmax(dim=1)
+    p = torch.randn(shape, generator=g, dtype=torch.float64).softmax(dim=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")               # torch warns about 'mean' here
+        mean = F.kl_div(log_q, p, reduction="mean")
+    actual = int(round(float(F.kl_div(log_q, p, reduction="batchmean") / mean)))
+    if predicted == actual:
+        _passed(f"{name} = {actual}, predicted right", quiet)
+        return
+    n = shape[0]
+    known = [(n, "that is the batch size: 'batchmean' already divides by it"),
+             (math.prod(shape), "that is the number of elements: 'mean' divides by it, "
+                                "and 'batchmean' divides by something too"),
+             (1, "the two reductions do differ: torch warns about 'mean' for KLDivLoss")]
+    found = [text for value, text in known if value == predicted and value != actual]
+    hint = (found[0] + "\nThe rule: " if found else "") + KL_RATIO_RULE
+    raise CheckFailure(f"{name} is not {predicted}\nHint: {hint}")

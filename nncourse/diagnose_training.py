@@ -398,22 +398,30 @@ def _adamw_variant(mistake, decay_given):
 
 
 KNOWN_MISTAKES = {
+    # The hints give a direction and point to the lesson; never the update line itself.
     "SGD": [   # nesterov_plain first: on step 1 it and no_buffer give the same numbers
-        ("nesterov_plain", "with nesterov=True the step is g + momentum * b, not b"),
+        ("nesterov_plain", "with nesterov=True your step is plain momentum's (the buffer "
+                           "alone): Nesterov's step looks ahead, combining the current "
+                           "gradient with the buffer (lesson, section 2)"),
         ("no_buffer", "momentum has no effect in your step: keep a buffer per parameter in "
-                      "state and step with it"),
+                      "state, from one call to the next, and step with it"),
         ("zero_buffer", "your momentum buffer starts at zero, so the first step is damped: "
-                        "torch sets the buffer to g itself on the first step"),
-        ("decay_after", "weight decay belongs in the gradient, g = g + weight_decay * p, "
-                        "before the momentum buffer, not added to the final step"),
+                        "torch starts the buffer at the first gradient itself, undamped"),
+        ("decay_after", "your weight decay skips the momentum buffer (it is added to the "
+                        "final step, or shrinks the weight directly as AdamW does): SGD's "
+                        "weight_decay is an L2 penalty on the loss, so it belongs in the "
+                        "gradient, before the buffer sees it"),
     ],
     "AdamW": [
-        ("l2", "that is Adam's L2 penalty (weight_decay * p added to the gradient); AdamW "
-               "shrinks the weight itself: p = p * (1 - lr * weight_decay)"),
-        ("no_bias_correction", "the bias correction is missing: divide m by "
-                               "1 - beta1**t and v by 1 - beta2**t"),
-        ("decay_without_lr", "the decay factor is 1 - lr * weight_decay, not "
-                             "1 - weight_decay"),
+        ("l2", "that is Adam's L2 penalty: your weight decay joins the gradient and so "
+               "goes through m and v. AdamW decouples it from the gradient: the weight "
+               "itself shrinks, apart from the Adam step (lesson, section 3)"),
+        ("no_bias_correction", "the bias correction is missing: m and v start at zero, so "
+                               "they are too small in the first steps; divide each by its "
+                               "correction, which depends on the step count t"),
+        ("decay_without_lr", "at every step your weight loses the fraction weight_decay "
+                             "of itself, whatever the learning rate: in AdamW that "
+                             "fraction scales with the learning rate too"),
         ("default_decay_zero", "AdamW's default weight_decay is 0.01, not 0"),
         ("eps_inside", "eps goes outside the square root: sqrt(v_hat) + eps"),
         ("amsgrad_ignored", "with amsgrad=True use the running maximum of v"),
@@ -824,3 +832,71 @@ def check_predicted_lr(got, lr, step_size, gamma, num_calls,
             break
     check_true(False, f"{name} ({got:g}) is {'too large' if got > expected else 'too small'}",
                hint=hint, quiet=quiet)
+
+
+# Predict first: the size of Adam's first step, with and without the bias correction.
+
+FIRST_STEP_RULE = ("on the first step t = 1, and m and v start at zero: write m and v after "
+                   "one update, divide each by its bias correction (or, without the "
+                   "correction, leave them as they are), then form the step "
+                   "lr * m_hat / (sqrt(v_hat) + eps); eps is tiny next to |g|")
+FIRST_STEP_GRADIENTS = (1e-3, -0.7, 25.0, -3e3)  # nonzero gradients of very different sizes
+
+
+def first_adam_moves(lr, betas=(0.9, 0.999), eps=1e-8, bias_correction=True,
+                     grads=FIRST_STEP_GRADIENTS):
+    """How far each entry of a parameter moves on the first step of AdamW (no weight
+    decay) from an empty state, for the gradients ``grads``: torch's own AdamW, or the
+    known rule without bias correction."""
+    w = nn.Parameter(torch.zeros(len(grads), dtype=torch.float64))
+    w.grad = torch.tensor(grads, dtype=torch.float64)
+    if bias_correction:
+        torch.optim.AdamW([w], lr=lr, betas=betas, eps=eps, weight_decay=0.0).step()
+    else:
+        _adamw_variant("no_bias_correction", True)([w], {}, lr=lr, betas=betas, eps=eps,
+                                                    weight_decay=0.0)
+    return w.detach().abs()
+
+
+def check_predicted_first_step(got, lr, betas=(0.9, 0.999), eps=1e-8, bias_correction=True,
+                               name="your predicted first step", rtol=5e-3, quiet=False):
+    """``got`` must be the distance every parameter entry with a (not tiny) nonzero gradient
+    moves on Adam's first step, whatever the gradient, within ``rtol`` (3 significant
+    digits). A wrong answer fails with the rule; one a known wrong rule gives is named."""
+    from nncourse.checks import check_true, recognised_hint
+
+    check_true(isinstance(got, (int, float)) and not isinstance(got, bool),
+               f"{name} should be a number, got {type(got).__name__}",
+               hint="write the distance itself, as a number", quiet=True)
+    moves = first_adam_moves(lr, betas, eps, bias_correction)
+    size = torch.tensor(float(got), dtype=torch.float64)
+    if torch.allclose(size.expand_as(moves), moves, rtol=rtol, atol=0.0):
+        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        return
+    beta1, beta2 = betas
+    if bias_correction:
+        mistakes = [
+            (lr * (1 - beta1) / math.sqrt(1 - beta2), "that is the step without the bias "
+                                                      "correction"),
+            (lr * (1 - beta1), "that corrects v but not m: m is divided by its correction "
+                               "too"),
+            (lr / math.sqrt(1 - beta2), "that corrects m but not v: v is divided by its "
+                                        "correction too"),
+            (1.0, "that is m_hat / sqrt(v_hat) alone: the learning rate multiplies it")]
+    else:
+        mistakes = [
+            (lr, "that is the corrected step; without the correction m and v keep their "
+                 "factors (1 - beta1) and (1 - beta2)"),
+            (lr * (1 - beta1), "without the correction v keeps its factor (1 - beta2) too"),
+            (lr / math.sqrt(1 - beta2), "without the correction m keeps its factor "
+                                        "(1 - beta1) too"),
+            (lr * (1 - beta1) / (1 - beta2), "the step divides by the square root of v, "
+                                             "not by v"),
+            ((1 - beta1) / math.sqrt(1 - beta2), "the learning rate multiplies the step")]
+    mistakes.append((0.0, "the first step does move the parameter: its gradient is not "
+                          "zero"))
+    known = recognised_hint(size, [(torch.tensor(float(v), dtype=torch.float64), h)
+                                   for v, h in mistakes], atol=1e-12, rtol=rtol)
+    expected = float(moves[0])
+    check_true(False, f"{name} ({got:g}) is {'too large' if got > expected else 'too small'}",
+               hint=(known + "\n" if known else "") + FIRST_STEP_RULE, quiet=quiet)

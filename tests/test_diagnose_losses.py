@@ -78,6 +78,20 @@ def test_gradient_mistakes_are_named():
     check_cross_entropy_grad((probs - one_hot) / 6, Z, Y, quiet=True)
     assert "summed loss" in failure(check_cross_entropy_grad, probs - one_hot, Z, Y)
     assert "sign is flipped" in failure(check_cross_entropy_grad, (one_hot - probs) / 6, Z, Y)
+    assert "N * C" in failure(check_cross_entropy_grad, (probs - one_hot) / 24, Z, Y)
+    assert "-z[i, y[i]] is missing" in failure(check_cross_entropy_grad, probs / 6, Z, Y)
+    assert "over dim 0" in failure(
+        check_cross_entropy_grad, (Z.softmax(dim=0) - one_hot) / 6, Z, Y)
+    assert "only the true classes" in failure(
+        check_cross_entropy_grad, (probs - 1) * one_hot / 6, Z, Y)
+    unknown = failure(check_cross_entropy_grad, probs * 0.5, Z, Y)
+    assert "largest difference" in unknown and "known mistake" not in unknown
+
+
+def test_gradient_hints_do_not_write_out_the_formula():
+    from nncourse.diagnose_losses import cross_entropy_grad_mistakes
+    for message in cross_entropy_grad_mistakes(Z, Y):
+        assert "softmax - one_hot" not in message and "one_hot - softmax" not in message
 
 
 @pytest.mark.parametrize("targets, words", [
@@ -166,3 +180,54 @@ def test_initial_expected_names_the_logarithm_and_the_class_count():
     assert "found in the labels" in failure(check_initial_expected, math.log(5), 10, y)
     assert "Known mistake" not in failure(check_initial_expected, 2.0, 10, y)
     assert "Python float" in failure(check_initial_expected, torch.tensor(2.3), 10, y)
+
+
+# ---- distillation and predict first -------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore:reduction")
+def test_distillation_loss_passes_and_names_its_mistakes():
+    from nncourse.diagnose_losses import check_distillation_loss
+    s, t, T = Z, torch.randn(6, 4, generator=torch.Generator().manual_seed(3)) * 3, 2.0
+    log_q, p = F.log_softmax(s / T, dim=1), F.softmax(t / T, dim=1)
+    right = F.kl_div(log_q, p, reduction="batchmean") * T * T
+    check_distillation_loss(right, s, t, T, quiet=True)
+    check_distillation_loss(right.float(), s.float(), t.float(), T, quiet=True)
+    assert "batchmean" in failure(check_distillation_loss,
+                                  F.kl_div(log_q, p, reduction="mean") * T * T, s, t, T)
+    assert "not its probabilities" in failure(
+        check_distillation_loss, F.kl_div(log_q.exp(), p, reduction="batchmean") * T * T,
+        s, t, T)
+    assert "swapped" in failure(
+        check_distillation_loss,
+        F.kl_div(F.log_softmax(t / T, dim=1), log_q.exp(), reduction="batchmean") * T * T,
+        s, t, T)
+    assert "T**2 is missing" in failure(check_distillation_loss, right / (T * T), s, t, T)
+    assert "only the teacher's logits" in failure(
+        check_distillation_loss,
+        F.kl_div(F.log_softmax(s, dim=1), p, reduction="batchmean") * T * T, s, t, T)
+    unknown = failure(check_distillation_loss, right + 1, s, t, T)
+    assert "largest difference" in unknown and "known mistake" not in unknown
+
+
+def test_predicted_shape_divisor_and_ratio_give_the_rule_not_the_number():
+    from nncourse.diagnose_losses import (check_predicted_divisor, check_predicted_kl_ratio,
+                                          check_predicted_none_shape)
+    check_predicted_none_shape((4, 7), (4, 5, 7), quiet=True)
+    check_predicted_none_shape([3, 2, 2], (3, 5, 2, 2), quiet=True)
+    message = failure(check_predicted_none_shape, (4, 5, 7), (4, 5, 7))
+    assert "keeps the class dimension" in message
+    message = failure(check_predicted_none_shape, (4,), (4, 5, 7))
+    assert "one loss per target" in message and "(4, 7)" not in message
+    assert "should be a tuple" in failure(check_predicted_none_shape, "4, 7", (4, 5, 7))
+    weight, y = torch.tensor([1., 2., 3., 4.]), torch.tensor([3, -100, 3, 0, -100, 2])
+    check_predicted_divisor(12, weight, y, quiet=True)
+    for wrong, words in [(4, "leaves out their weights"), (6, "ignored ones too"),
+                         (10, "all the classes"), (7, "sum of weight[y[i]]")]:
+        message = failure(check_predicted_divisor, wrong, weight, y)
+        assert words in message and "12" not in message
+    assert "should be an int" in failure(check_predicted_divisor, 12.0, weight, y)
+    check_predicted_kl_ratio(5, (8, 5), quiet=True)
+    check_predicted_kl_ratio(3, (2, 3), quiet=True)
+    for wrong, words in [(8, "batch size"), (40, "number of elements"), (1, "do differ")]:
+        message = failure(check_predicted_kl_ratio, wrong, (8, 5))
+        assert words in message and " 5" not in message.replace("(8, 5)", "")

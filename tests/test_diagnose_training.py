@@ -341,3 +341,57 @@ def test_plotting_early_stopping_and_checkpoint_draw(monkeypatch):
     assert _checkpoint_lines(checkpoint["epoch"]) == ["3"]
     assert "1.num_batches_tracked: 1 (0-d int64)" in _checkpoint_lines(checkpoint["model"])
     show_checkpoint(checkpoint, notes={"model": "model.state_dict()"}, max_lines=5)
+
+
+def test_predicted_first_adam_step_follows_torch_and_names_the_usual_mistakes():
+    import math
+
+    from nncourse.diagnose_training import check_predicted_first_step, first_adam_moves
+
+    moves = first_adam_moves(0.01)
+    assert torch.allclose(moves, torch.full_like(moves, 0.01), rtol=1e-4)
+    uncorrected = 0.01 * 0.1 / math.sqrt(0.001)
+    assert torch.allclose(first_adam_moves(0.01, bias_correction=False),
+                          torch.full_like(moves, uncorrected), rtol=1e-3)
+    check_predicted_first_step(0.01, lr=0.01, quiet=True)
+    check_predicted_first_step(1e-2, lr=0.01, quiet=True)
+    check_predicted_first_step(0.0316, lr=0.01, bias_correction=False, quiet=True)
+    check_predicted_first_step(0.05, lr=0.05, betas=(0.8, 0.99), quiet=True)
+    for wrong, correction, text in ((0.0316, True, "without the bias correction"),
+                                    (0.001, True, "corrects v but not m"),
+                                    (0.01, False, "the corrected step"),
+                                    (1.0, False, "square root of v"),
+                                    (0.0, True, "does move")):
+        with pytest.raises(CheckFailure, match=text) as err:
+            check_predicted_first_step(wrong, lr=0.01, bias_correction=correction)
+        right = "0.0316" if not correction else "0.01 "
+        assert right not in str(err.value).replace(f"({wrong:g})", "")
+    with pytest.raises(CheckFailure, match="too large") as err:
+        check_predicted_first_step(0.02, lr=0.01)
+    assert "Hint: on the first step" in str(err.value)     # the rule only: not recognised
+    with pytest.raises(CheckFailure, match="a number"):
+        check_predicted_first_step("0.01", lr=0.01)
+
+
+def test_sgd_decoupled_decay_is_recognised_as_decay_outside_the_gradient():
+    from nncourse.diagnose_training import check_step_function
+
+    def decoupled(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                  nesterov=False):
+        with torch.no_grad():
+            for i, p in enumerate(params):
+                p *= 1 - lr * weight_decay
+                g = p.grad
+                if momentum:
+                    state[i] = g.clone() if i not in state else (
+                        momentum * state[i] + (1 - dampening) * g)
+                    g = state[i]
+                p -= lr * g
+
+    check_step_function(decoupled, torch.optim.SGD, dict(lr=0.05, weight_decay=0.1),
+                        num_steps=10, quiet=True)   # without momentum they agree
+    with pytest.raises(CheckFailure, match="belongs in the\ngradient|belongs in the "
+                                           "gradient"):
+        check_step_function(decoupled, torch.optim.SGD,
+                            dict(lr=0.05, momentum=0.9, weight_decay=0.1), num_steps=10,
+                            quiet=True)

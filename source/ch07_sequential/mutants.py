@@ -50,19 +50,40 @@ def feature_extractor(net):
             return net[:index + 1]
     return net[:]
 
-# %% [mutant ex3_head] appends a new layer instead of replacing the last one
-def replace_head(net, num_classes):
-    net.append(nn.Linear(net[-1].out_features, num_classes))
-    return net
+# %% [mutant ex3_predict] counts the layers inside the nested head as children
+num_children = 7
+shape_after_pool = (4, 8, 6, 6)
+shape_flat_20 = (2, 648)
+head_len = 3
+params_first_three = 224
 
-# %% [mutant ex3_head] rebuilds the Sequential from positions: the names are lost
-def replace_head(net, num_classes):
-    return nn.Sequential(*net[:-1], nn.Linear(net[-1].in_features, num_classes))
+# %% [mutant ex3_predict] forgets that a convolution without padding shrinks the map
+num_children = 5
+shape_after_pool = (4, 8, 7, 7)
+shape_flat_20 = (2, 800)
+head_len = 3
+params_first_three = 224
 
-# %% [mutant ex3_head] hard-codes 64 input features
-def replace_head(net, num_classes):
-    net[-1] = nn.Linear(64, num_classes)
-    return net
+# %% [mutant ex3_predict] rounds the pooled size up: ceil(13 / 2) = 7
+num_children = 5
+shape_after_pool = (4, 8, 7, 7)
+shape_flat_20 = (2, 648)
+head_len = 3
+params_first_three = 224
+
+# %% [mutant ex3_predict] forgets the biases of the convolution
+num_children = 5
+shape_after_pool = (4, 8, 6, 6)
+shape_flat_20 = (2, 648)
+head_len = 3
+params_first_three = 216
+
+# %% [mutant ex3_predict] takes net[-1] for the last Linear, not the nested head
+num_children = 5
+shape_after_pool = (4, 8, 6, 6)
+shape_flat_20 = (2, 648)
+head_len = 1
+params_first_three = 224
 
 # %% [mutant ex4_insert] inserts before the named layer instead of after it
 def insert_after(net, after, name, layer):
@@ -169,11 +190,6 @@ def make_net(channels=(32, 32, 64), hidden=64, num_classes=10):
         ("conv3", conv(c2, c3)), ("pool3", nn.MaxPool2d(2)),
         ("flatten", nn.Flatten()), ("fc1", nn.Linear(c3 * 4 * 4, hidden)),
         ("fc2", nn.Linear(hidden, num_classes))]))
-
-# %% [mutant ex3_head] hard-codes the name fc2 (adds a layer to nets that name it otherwise)
-def replace_head(net, num_classes):
-    net.fc2 = nn.Linear(net[-1].in_features, num_classes)
-    return net
 
 # %% [mutant ex5_shapes] detaches each output: the graph is built all the same
 def layer_shapes(net, input_shape):

@@ -212,3 +212,36 @@ def cross_entropy_grad(logits, y):
     n, c = logits.shape
     one_hot = torch.eye(c, dtype=logits.dtype)[y]
     return (F.softmax(logits, dim=-1) - one_hot) / n
+
+# %% [alternative ex8_distill] nn.KLDivLoss with log_target=True, the teacher under no_grad
+def distillation_loss(student_logits, teacher_logits, T):
+    with torch.no_grad():
+        log_p = torch.log_softmax(teacher_logits / T, dim=-1)
+    log_q = torch.log_softmax(student_logits / T, dim=-1)
+    kl = nn.KLDivLoss(reduction="batchmean", log_target=True)
+    return T * T * kl(log_q, log_p)
+
+# %% [alternative ex8_distill] by hand from log_softmax: finite where p rounds to 0
+def distillation_loss(student_logits, teacher_logits, T):
+    log_p = F.log_softmax(teacher_logits.detach() / T, dim=1)     # (N, C)
+    log_q = F.log_softmax(student_logits / T, dim=1)              # (N, C)
+    kl_rows = (log_p.exp() * (log_p - log_q)).sum(dim=1)          # (N,)
+    return kl_rows.sum() / student_logits.shape[0] * T ** 2
+
+# %% [alternative ex8_distill] cross-entropy minus entropy, with torch.xlogy
+def distillation_loss(student_logits, teacher_logits, T):
+    p = (teacher_logits / T).softmax(dim=1).detach()
+    cross = -(p * (student_logits / T).log_softmax(dim=1)).sum(dim=1)
+    entropy = -torch.xlogy(p, p).sum(dim=1)
+    return (cross - entropy).mean() * T ** 2
+
+# %% [alternative ex9_predict] lists and arithmetic, written by hand
+shape_none = [4, 7]
+divisor = 4 + 4 + 1 + 3
+kl_ratio = 40 // 8
+
+# %% [alternative ex9_predict] a torch.Size for the shape
+shape_none = torch.Size([4, 7])
+divisor = int(12.0)
+kl_ratio = 5
+

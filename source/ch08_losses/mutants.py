@@ -49,7 +49,7 @@ def cross_entropy(logits, y):
     log_probs = F.log_softmax(logits.softmax(dim=1), dim=1)
     return -log_probs[torch.arange(len(y)), y].mean()
 
-# %% [mutant ex2_cross_entropy] softmax(...).log(): overflows for large logits
+# %% [mutant ex2_cross_entropy] softmax(...).log(): -inf once a probability rounds to 0
 def cross_entropy(logits, y):
     log_probs = logits.softmax(dim=1).log()
     return -log_probs[torch.arange(len(y)), y].mean()
@@ -234,3 +234,69 @@ def cross_entropy_grad(logits, y):
         loss = -log_probs[torch.arange(len(y)), y].mean()
         (grad,) = torch.autograd.grad(loss, z)
     return grad
+
+# %% [mutant ex7_grad] divides by N * C, as if the mean ran over every element
+def cross_entropy_grad(logits, y):
+    one_hot = F.one_hot(y, logits.shape[1]).to(logits.dtype)
+    return (logits.softmax(dim=1) - one_hot) / logits.numel()
+
+# %% [mutant ex7_grad] only the true class gets a gradient
+def cross_entropy_grad(logits, y):
+    one_hot = F.one_hot(y, logits.shape[1]).to(logits.dtype)
+    return (logits.softmax(dim=1) - 1) * one_hot / len(y)
+
+# %% [mutant ex8_distill] reduction='mean': divided by N * C
+def distillation_loss(student_logits, teacher_logits, T):
+    soft_targets = F.softmax(teacher_logits.detach() / T, dim=1)
+    log_q = F.log_softmax(student_logits / T, dim=1)
+    return F.kl_div(log_q, soft_targets, reduction="mean") * T ** 2
+
+# %% [mutant ex8_distill] probabilities as the input: log_softmax missing
+def distillation_loss(student_logits, teacher_logits, T):
+    soft_targets = F.softmax(teacher_logits.detach() / T, dim=1)
+    q = F.softmax(student_logits / T, dim=1)
+    return F.kl_div(q, soft_targets, reduction="batchmean") * T ** 2
+
+# %% [mutant ex8_distill] arguments swapped: KL(q || p)
+def distillation_loss(student_logits, teacher_logits, T):
+    log_p = F.log_softmax(teacher_logits.detach() / T, dim=1)
+    q = F.softmax(student_logits / T, dim=1)
+    return nn.KLDivLoss(reduction="batchmean")(log_p, q) * T ** 2
+
+# %% [mutant ex8_distill] forgets the T ** 2 factor
+def distillation_loss(student_logits, teacher_logits, T):
+    soft_targets = F.softmax(teacher_logits.detach() / T, dim=1)
+    return F.kl_div(F.log_softmax(student_logits / T, dim=1), soft_targets,
+                    reduction="batchmean")
+
+# %% [mutant ex8_distill] the teacher is not detached: gradient flows into it
+def distillation_loss(student_logits, teacher_logits, T):
+    soft_targets = F.softmax(teacher_logits / T, dim=1)
+    log_q = F.log_softmax(student_logits / T, dim=1)
+    return F.kl_div(log_q, soft_targets, reduction="batchmean") * T ** 2
+
+# %% [mutant ex8_distill] by hand with p.log(): 0 * log(0) is NaN for a very sure teacher
+def distillation_loss(student_logits, teacher_logits, T):
+    p = F.softmax(teacher_logits.detach() / T, dim=1)
+    log_q = F.log_softmax(student_logits / T, dim=1)
+    return (p * (p.log() - log_q)).sum(dim=1).mean() * T ** 2
+
+# %% [mutant ex9_predict] keeps the class dimension in the shape
+shape_none = (4, 5, 7)
+divisor = 12
+kl_ratio = 5
+
+# %% [mutant ex9_predict] counts the kept samples, without their weights
+shape_none = (4, 7)
+divisor = 4
+kl_ratio = 5
+
+# %% [mutant ex9_predict] counts every sample, the ignored ones too
+shape_none = (4, 7)
+divisor = 6
+kl_ratio = 5
+
+# %% [mutant ex9_predict] the batch size as the KL ratio
+shape_none = (4, 7)
+divisor = 12
+kl_ratio = 8

@@ -58,6 +58,10 @@ def sgd_step(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
             param.copy_(torch.sub(param, torch.mul(grad, lr)))
 
 # %% [alternative ex2_adamw] torch's arrangement: lr / bc1, denominator sqrt(v / bc2) + eps
+first_step = 0.01
+first_step_without_correction = 0.03162
+
+
 def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                amsgrad=False):
     beta1, beta2 = betas
@@ -81,6 +85,10 @@ def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
             p.addcdiv_(s["exp_avg"], denom, value=-lr / bias_correction1)
 
 # %% [alternative ex2_adamw] moments in lists, the step count under its own key, out-of-place
+first_step = 1e-2                                        # lr, whatever g
+first_step_without_correction = 0.01 * 0.1 / math.sqrt(0.001)  # as arithmetic
+
+
 def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                amsgrad=False):
     beta1, beta2 = betas
@@ -104,6 +112,28 @@ def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
             v_hat = v / (1 - beta2 ** t)
             new_p = p * (1 - lr * weight_decay) - lr * m_hat / (torch.sqrt(v_hat) + eps)
             p.copy_(new_p)
+
+# %% [alternative ex2_adamw] the statement's adam_step edited: the decay shrinks the weight
+first_step = 0.010
+first_step_without_correction = 0.0316
+
+
+def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+               amsgrad=False):
+    beta1, beta2 = betas
+    state["t"] = t = state.get("t", 0) + 1
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p.sub_(lr * weight_decay * p)          # decoupled: the weight itself shrinks
+            g = p.grad
+            m, v, v_max = state.get(i, (torch.zeros_like(p),) * 3)
+            m = beta1 * m + (1 - beta1) * g
+            v = beta2 * v + (1 - beta2) * g * g
+            v_max = torch.maximum(v_max, v)
+            state[i] = (m, v, v_max)
+            m_hat = m / (1 - beta1 ** t)
+            v_hat = (v_max if amsgrad else v) / (1 - beta2 ** t)
+            p -= lr * m_hat / (v_hat.sqrt() + eps)
 
 # %% [alternative ex3_groups] one loop over the parameters, p.ndim, lr given per group
 def make_optimizer(net, lr, weight_decay):

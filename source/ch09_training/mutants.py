@@ -49,6 +49,10 @@ def sgd_step(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
             p -= lr * g
 
 # %% [mutant ex2_adamw] Adam's L2 penalty (added to the gradient) instead of decoupled decay
+first_step = 0.01
+first_step_without_correction = 0.0316
+
+
 def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                amsgrad=False):
     beta1, beta2 = betas
@@ -66,6 +70,10 @@ def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
             p -= lr * (s["m"] / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)).sqrt() + eps)
 
 # %% [mutant ex2_adamw] no bias correction
+first_step = 0.01
+first_step_without_correction = 0.0316
+
+
 def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                amsgrad=False):
     beta1, beta2 = betas
@@ -82,6 +90,10 @@ def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
             p -= lr * s["m"] / (v.sqrt() + eps)
 
 # %% [mutant ex2_adamw] decays by weight_decay alone, forgetting the factor lr
+first_step = 0.01
+first_step_without_correction = 0.0316
+
+
 def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                amsgrad=False):
     beta1, beta2 = betas
@@ -98,6 +110,42 @@ def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
             s["v_max"] = torch.maximum(s["v_max"], s["v"])
             v = s["v_max"] if amsgrad else s["v"]
             p -= lr * (s["m"] / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)).sqrt() + eps)
+
+# %% [mutant ex1_sgd] AdamW's decoupled decay in SGD: the buffer never sees the decay
+def sgd_step(params, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+             nesterov=False):
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p *= 1 - lr * weight_decay
+            g = p.grad
+            if momentum != 0:
+                if i not in state:
+                    state[i] = g.clone()
+                else:
+                    state[i] = momentum * state[i] + (1 - dampening) * g
+                g = g + momentum * state[i] if nesterov else state[i]
+            p -= lr * g
+
+# %% [mutant ex2_adamw] the statement's Adam unchanged: L2 penalty, default decay 0
+first_step = 0.01
+first_step_without_correction = 0.0316
+
+
+def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+               amsgrad=False):
+    beta1, beta2 = betas
+    state["t"] = t = state.get("t", 0) + 1
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            g = p.grad + weight_decay * p
+            m, v, v_max = state.get(i, (torch.zeros_like(p),) * 3)
+            m = beta1 * m + (1 - beta1) * g
+            v = beta2 * v + (1 - beta2) * g * g
+            v_max = torch.maximum(v_max, v)
+            state[i] = (m, v, v_max)
+            m_hat = m / (1 - beta1 ** t)
+            v_hat = (v_max if amsgrad else v) / (1 - beta2 ** t)
+            p -= lr * m_hat / (v_hat.sqrt() + eps)
 
 # %% [mutant ex3_groups] one group: weight decay on every parameter
 def make_optimizer(net, lr, weight_decay):
@@ -256,6 +304,10 @@ def fit(net, train_loader, num_epochs, lr):
     return losses, lrs
 
 # %% [mutant ex2_adamw] ignores amsgrad: always the current second moment
+first_step = 0.01
+first_step_without_correction = 0.0316
+
+
 def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                amsgrad=False):
     beta1, beta2 = betas
@@ -271,6 +323,10 @@ def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
             p -= lr * m_hat / (v_hat.sqrt() + eps)
 
 # %% [mutant ex2_adamw] eps inside the square root
+first_step = 0.01
+first_step_without_correction = 0.0316
+
+
 def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                amsgrad=False):
     beta1, beta2 = betas
@@ -466,3 +522,43 @@ def train_one_epoch(net, loader, loss_fn, optimizer):
         optimizer.step()
         losses.append(loss.item())
     return sum(losses) / len(losses)
+
+# %% [mutant ex2_adamw] predicts that the bias correction changes nothing on the first step
+first_step = 0.01
+first_step_without_correction = 0.01
+
+
+def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+               amsgrad=False):
+    beta1, beta2 = betas
+    state["t"] = t = state.get("t", 0) + 1
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p *= 1 - lr * weight_decay
+            m, v, v_max = state.get(i, (torch.zeros_like(p),) * 3)
+            m = beta1 * m + (1 - beta1) * p.grad
+            v = beta2 * v + (1 - beta2) * p.grad * p.grad
+            v_max = torch.maximum(v_max, v)
+            state[i] = (m, v, v_max)
+            v_hat = (v_max if amsgrad else v) / (1 - beta2 ** t)
+            p -= lr * (m / (1 - beta1 ** t)) / (v_hat.sqrt() + eps)
+
+# %% [mutant ex2_adamw] predicts a damped first step, lr * (1 - beta1), as if m were uncorrected
+first_step = 0.01 * 0.1
+first_step_without_correction = 0.0316
+
+
+def adamw_step(params, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+               amsgrad=False):
+    beta1, beta2 = betas
+    state["t"] = t = state.get("t", 0) + 1
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p *= 1 - lr * weight_decay
+            m, v, v_max = state.get(i, (torch.zeros_like(p),) * 3)
+            m = beta1 * m + (1 - beta1) * p.grad
+            v = beta2 * v + (1 - beta2) * p.grad * p.grad
+            v_max = torch.maximum(v_max, v)
+            state[i] = (m, v, v_max)
+            v_hat = (v_max if amsgrad else v) / (1 - beta2 ** t)
+            p -= lr * (m / (1 - beta1 ** t)) / (v_hat.sqrt() + eps)
