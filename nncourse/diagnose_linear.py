@@ -267,3 +267,190 @@ def check_linear_on_channels(out, x, layer, name="linear_on_channels(x, layer)",
         "height and width were swapped on the way back": lambda: expected.transpose(2, 3),
     }
     check_or_name(out, expected, name, mistakes, atol=1e-5, rtol=1e-4, quiet=quiet)
+
+
+# ----------------------------------------------------------------------------------------
+# "Predict first": shapes and counts written down before running anything. A wrong answer
+# fails with the rule that decides it, never with the right number; a wrong answer that a
+# known wrong rule gives is named.
+
+
+def _naming(check, predicted, mistakes):
+    """Run ``check``; when it fails and ``predicted`` is what known mistakes give
+    (``mistakes``: (what the mistake gives, what it is) pairs), name them all: with two
+    that give the same number, either may be the student's."""
+    try:
+        check()
+    except CheckFailure as err:
+        if isinstance(predicted, (tuple, list)):
+            predicted = tuple(predicted)
+        if not isinstance(predicted, (int, tuple)) or isinstance(predicted, bool):
+            raise                   # not an answer of the asked type: nothing to name
+        known = [label for value, label in mistakes
+                 if value is not None and value == predicted]
+        if not known:
+            raise
+        raise CheckFailure(f"{err}\nKnown mistake: " + "; or ".join(known)) from None
+
+
+def check_predicted_flatten(predicted, input_shape, start_dim=1, end_dim=-1,
+                            name="your predicted shape", quiet=False):
+    """The shape ``nn.Flatten(start_dim, end_dim)`` gives on an input of ``input_shape``,
+    predicted by hand."""
+    from nncourse.checks import check_predicted_shape
+
+    x = torch.zeros(input_shape)
+    actual = nn.Flatten(start_dim, end_dim)(x).shape
+    start, end = start_dim % x.dim(), end_dim % x.dim()
+    rules = [(f"dimension {i} of x", f"the dimensions before start_dim={start_dim} stay "
+              "as they are") for i in range(start)]
+    rules.append((f"dimensions {start} to {end} of x, merged",
+                  f"start_dim={start_dim} and end_dim={end_dim} are both included: the "
+                  f"dimensions {start} to {end} merge into one, whose size is the product "
+                  "of their sizes"))
+    rules += [(f"dimension {i} of x", f"the dimensions after end_dim={end_dim} stay as "
+               "they are") for i in range(end + 1, x.dim())]
+    mistakes = [(None if shape is None else tuple(shape), label)
+                for label, shape in flatten_mistakes(x, start_dim, end_dim).items()]
+    _naming(lambda: check_predicted_shape(predicted, actual, name, rules, quiet=quiet),
+            predicted, mistakes)
+
+
+def _stack(layers):
+    if isinstance(layers, nn.Module):
+        layers = [m for m in layers.modules() if not list(m.children())]
+    return list(layers)
+
+
+def _walk_features(layers, input_shape, mistake=None):
+    """Features per sample after the conv/pool ``layers``, by the output-size formulas;
+    ``mistake`` walks them with that wrong rule instead."""
+    channels, *spatial = input_shape
+    first_channels = None
+    for layer in _stack(layers):
+        if isinstance(layer, nn.modules.conv._ConvNd):
+            first_channels = first_channels or layer.out_channels
+            channels = layer.out_channels
+            for i, size in enumerate(spatial):
+                k = layer.kernel_size[i]
+                s, d = layer.stride[i], layer.dilation[i]
+                p = layer.padding[i] if isinstance(layer.padding, tuple) else 0
+                if mistake == "same_size":
+                    continue
+                p = 0 if mistake == "no_padding" else p
+                span = size + 2 * p - d * (k - 1) - 1
+                one = 0 if mistake in ("no_plus_one", "no_plus_one_anywhere") else 1
+                spatial[i] = span // s + one
+        elif isinstance(layer, (nn.modules.pooling._MaxPoolNd,
+                                nn.modules.pooling._AvgPoolNd)):
+            for i, size in enumerate(spatial):
+                k = _as_tuple(layer.kernel_size, len(spatial))[i]
+                s = _as_tuple(layer.stride or layer.kernel_size, len(spatial))[i]
+                p = _as_tuple(layer.padding, len(spatial))[i]
+                s = 1 if mistake == "pool_stride_1" else s
+                span = size + 2 * p - (k - 1) - 1
+                ceil = getattr(layer, "ceil_mode", False) or mistake == "round_up"
+                one = 0 if mistake == "no_plus_one_anywhere" else 1
+                spatial[i] = (math.ceil(span / s) if ceil else span // s) + one
+    if mistake == "no_channels":
+        channels = 1
+    elif mistake == "first_channels":
+        channels = first_channels
+    return channels * math.prod(spatial)
+
+
+def _as_tuple(value, n):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+IN_FEATURES_MISTAKES = {
+    "no_plus_one": "the + 1 of the output-size formula was left out after a convolution: "
+                   "a kernel of size K fits size - K + 1 times without padding",
+    "no_plus_one_anywhere": "the + 1 of the output-size formula was left out, after the "
+                            "convolutions and after the poolings",
+    "round_up": "an odd size was halved rounding up: pooling rounds down (floor) unless "
+                "ceil_mode=True",
+    "same_size": "a Conv2d without padding was taken to keep the size: it loses "
+                 "kernel_size - 1 cells along every side",
+    "no_padding": "the padding was left out: it adds its cells on both sides",
+    "pool_stride_1": "a pooling layer's stride defaults to its kernel_size, not to 1",
+    "no_channels": "the channels were left out: a sample flattens to channels * height * "
+                   "width values",
+    "first_channels": "the channels are the out_channels of the last Conv2d, not of the "
+                      "first",
+}
+
+IN_FEATURES_RULE = ("walk the layers one at a time: each Conv2d and each pooling layer "
+                    "makes every side floor((size + 2*padding - dilation*(kernel_size-1) "
+                    "- 1) / stride) + 1 (a pooling layer's stride defaults to its "
+                    "kernel_size); an activation changes nothing; Flatten leaves channels "
+                    "* height * width values, the channels being the out_channels of the "
+                    "last Conv2d")
+
+
+def check_predicted_in_features(predicted, layers, input_shape,
+                                name="your predicted in_features", quiet=False):
+    """The ``in_features`` a Linear needs after ``layers`` (then flattened) for samples of
+    ``input_shape`` (no batch), predicted by hand; the real number comes from a dry run."""
+    from nncourse.checks import check_predicted_value
+
+    body = layers if isinstance(layers, nn.Module) else nn.Sequential(*layers)
+    actual = dry_run_features(body, input_shape)
+    mistakes = [(_walk_features(layers, input_shape, m), text)
+                for m, text in IN_FEATURES_MISTAKES.items()]
+    mistakes = [(value, text) for value, text in mistakes if value != actual]
+    _naming(lambda: check_predicted_value(predicted, actual, name, IN_FEATURES_RULE,
+                                          quiet=quiet), predicted, mistakes)
+
+
+def check_predicted_linear_shape(predicted, in_features, out_features, input_shape,
+                                 name="your predicted shape", quiet=False):
+    """The shape ``nn.Linear(in_features, out_features)`` gives on ``input_shape``,
+    predicted by hand."""
+    from nncourse.checks import check_predicted_shape
+
+    with torch.no_grad():
+        actual = nn.Linear(in_features, out_features)(torch.zeros(input_shape)).shape
+    lead = tuple(input_shape[:-1])
+    rules = [(f"dimension {i} of the input", "nn.Linear keeps every leading dimension as "
+              "it is: it treats them all like a batch") for i in range(len(lead))]
+    rules.append(("features", "the last dimension, in_features, becomes out_features"))
+    mistakes = [((math.prod(lead), out_features), "nn.Linear does not merge the leading "
+                 "dimensions: each of them stays"),
+                (lead + (in_features,), "the last dimension is in_features going in and "
+                 "out_features coming out"),
+                ((out_features, in_features), "that is the shape of the weight, not of "
+                 "the output")]
+    if lead:
+        mistakes.append(((lead[0], out_features), "the dimensions between the first and "
+                         "the last stay too, not only the batch"))
+    _naming(lambda: check_predicted_shape(predicted, actual, name, rules, quiet=quiet),
+            predicted, [(v, t) for v, t in mistakes if v != tuple(actual)])
+
+
+def check_predicted_linear_params(predicted, in_features, out_features, bias=True,
+                                  input_shape=None, name="your predicted count",
+                                  quiet=False):
+    """The number of parameters of ``nn.Linear(in_features, out_features, bias)``,
+    predicted by hand; ``input_shape`` (optional) is the input the question mentions."""
+    from nncourse.checks import check_predicted_value
+
+    layer = nn.Linear(in_features, out_features, bias=bias)
+    actual = sum(p.numel() for p in layer.parameters())
+    weights = in_features * out_features
+    mistakes = [(weights + in_features, "there is one bias per output feature, not per "
+                 "input feature"),
+                (in_features + out_features, "the weight is a matrix: one entry per pair "
+                 "of an input and an output feature")]
+    if bias:
+        mistakes.append((weights, "the bias was left out: bias=True is the default"))
+    else:
+        mistakes.append((weights + out_features, "bias=False: this layer has no bias"))
+    if input_shape is not None and len(input_shape) > 1:
+        mistakes.append((actual * math.prod(input_shape[:-1]), "the count does not depend "
+                         "on the input: the same weight and bias serve every row"))
+    rule = ("nn.Linear(in_features, out_features) holds a weight of shape (out_features, "
+            "in_features) and, unless bias=False, a bias of shape (out_features,); the "
+            "input's shape does not change the count")
+    _naming(lambda: check_predicted_value(predicted, actual, name, rule, quiet=quiet),
+            predicted, [(v, t) for v, t in mistakes if v != actual])

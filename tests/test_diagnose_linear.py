@@ -104,3 +104,61 @@ def test_linear_and_channel_mistakes_are_named_only_when_they_match():
         check_linear_on_channels(layer(x.reshape(2, 5, 4, 3)).reshape(2, -1, 5, 4), x, layer)
     with pytest.raises(CheckFailure, match="still last"):
         check_linear_on_channels(layer(x.permute(0, 2, 3, 1)), x, layer)
+
+
+PREDICT_BODY = [nn.Conv2d(3, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()]
+
+
+def test_predicted_flatten_fails_with_the_rule_and_names_known_mistakes():
+    from nncourse.diagnose_linear import check_predicted_flatten
+    check_predicted_flatten((8, 75), (8, 3, 5, 5), quiet=True)
+    check_predicted_flatten([24, 5, 5], (8, 3, 5, 5), 0, 1, quiet=True)
+    with pytest.raises(CheckFailure, match="the batch too") as info:
+        check_predicted_flatten((600,), (8, 3, 5, 5))
+    assert "75" not in str(info.value)
+    with pytest.raises(CheckFailure, match="default flatten"):
+        check_predicted_flatten((8, 75), (8, 3, 5, 5), 0, 1)
+    with pytest.raises(CheckFailure, match="both included") as info:
+        check_predicted_flatten((8, 74), (8, 3, 5, 5))
+    assert "Known mistake" not in str(info.value) and "75" not in str(info.value)
+
+
+def test_predicted_in_features_names_the_wrong_rule_never_the_number():
+    from nncourse.diagnose_linear import check_predicted_in_features
+    check_predicted_in_features(576, PREDICT_BODY, (3, 32, 32), quiet=True)
+    check_predicted_in_features(576, nn.Sequential(*PREDICT_BODY), (3, 32, 32), quiet=True)
+    for wrong, known in [(400, "the \\+ 1"), (784, "rounding up"), (36, "channels were left"),
+                         (288, "last Conv2d, not of the first"), (1024, "keep the size")]:
+        with pytest.raises(CheckFailure, match=known) as info:
+            check_predicted_in_features(wrong, PREDICT_BODY, (3, 32, 32))
+        assert "576" not in str(info.value)
+    with pytest.raises(CheckFailure) as info:
+        check_predicted_in_features(577, PREDICT_BODY, (3, 32, 32))
+    assert "Known mistake" not in str(info.value) and "floor(" in str(info.value)
+    with pytest.raises(CheckFailure, match="should be an int"):
+        check_predicted_in_features(576.0, PREDICT_BODY, (3, 32, 32))
+    padded = [nn.Conv2d(1, 4, 3, padding=1), nn.MaxPool2d(2)]     # 9 -> 9 -> 4
+    check_predicted_in_features(64, padded, (1, 9, 9), quiet=True)
+    with pytest.raises(CheckFailure, match="padding was left out"):
+        check_predicted_in_features(4 * 3 * 3, padded, (1, 9, 9))    # 9 -> 7 -> 3
+
+
+def test_predicted_linear_shape_and_count():
+    from nncourse.diagnose_linear import (check_predicted_linear_params,
+                                          check_predicted_linear_shape)
+    check_predicted_linear_shape((4, 7, 3), 16, 3, (4, 7, 16), quiet=True)
+    check_predicted_linear_shape((3,), 16, 3, (16,), quiet=True)
+    with pytest.raises(CheckFailure, match="does not merge"):
+        check_predicted_linear_shape((28, 3), 16, 3, (4, 7, 16))
+    with pytest.raises(CheckFailure, match="becomes out_features"):
+        check_predicted_linear_shape((4, 7, 16), 16, 3, (4, 7, 16))
+    check_predicted_linear_params(51, 16, 3, quiet=True)
+    check_predicted_linear_params(48, 16, 3, bias=False, quiet=True)
+    with pytest.raises(CheckFailure, match="bias was left out") as info:
+        check_predicted_linear_params(48, 16, 3)
+    assert "51" not in str(info.value)
+    with pytest.raises(CheckFailure, match="no bias"):
+        check_predicted_linear_params(51, 16, 3, bias=False)
+    with pytest.raises(CheckFailure, match="does not depend on the input"):
+        check_predicted_linear_params(51 * 28, 16, 3, input_shape=(4, 7, 16))

@@ -136,3 +136,16 @@ def linear_on_channels(x, layer):
     rows = x.permute(0, 2, 3, 1).reshape(-1, c)    # (N*H*W, C)
     out = layer(rows)                              # (N*H*W, C_out)
     return out.reshape(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
+
+# %% [alternative ex6_predict] lists for the shapes, the products written out
+flat_shape = [8, 3 * 5 * 5]
+flat01_shape = [8 * 3, 5, 5]
+in_features = 16 * 6 * 6
+linear_shape = [4, 7, 3]
+linear_params = 16 * 3 + 3
+
+# %% [alternative ex6_predict] the formula walked by hand with //, shapes unpacked at once
+side = ((32 - 3 + 1) // 2 - 3 + 1) // 2          # 32 -> 30 -> 15 -> 13 -> 6
+in_features = 16 * side * side
+flat_shape, flat01_shape = (8, 75), (24, 5, 5)
+linear_shape, linear_params = (4, 7, 3), (16 + 1) * 3

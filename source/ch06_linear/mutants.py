@@ -138,3 +138,52 @@ class ConvClassifier(nn.Module):
 # %% [mutant ex5_channels] moves the channels back with permute(0, 3, 2, 1): H and W swap
 def linear_on_channels(x, layer):
     return layer(x.permute(0, 2, 3, 1)).permute(0, 3, 2, 1)
+
+# %% [mutant ex6_predict] nn.Flatten() read as flattening everything, the batch too
+flat_shape = (600,)
+flat01_shape = (24, 5, 5)
+in_features = 576
+linear_shape = (4, 7, 3)
+linear_params = 51
+
+# %% [mutant ex6_predict] Flatten(0, 1) read as the default flatten that keeps the batch
+flat_shape = (8, 75)
+flat01_shape = (8, 75)
+in_features = 576
+linear_shape = (4, 7, 3)
+linear_params = 51
+
+# %% [mutant ex6_predict] the + 1 of the conv formula forgotten: 32 -> 29 -> 14 -> 11 -> 5
+flat_shape = (8, 75)
+flat01_shape = (24, 5, 5)
+in_features = 16 * 5 * 5
+linear_shape = (4, 7, 3)
+linear_params = 51
+
+# %% [mutant ex6_predict] 13 halved rounding up: 32 -> 30 -> 15 -> 13 -> 7
+flat_shape = (8, 75)
+flat01_shape = (24, 5, 5)
+in_features = 16 * 7 * 7
+linear_shape = (4, 7, 3)
+linear_params = 51
+
+# %% [mutant ex6_predict] Linear taken to merge the leading dimensions like a flatten
+flat_shape = (8, 75)
+flat01_shape = (24, 5, 5)
+in_features = 576
+linear_shape = (28, 3)
+linear_params = 51
+
+# %% [mutant ex6_predict] the bias left out of the count
+flat_shape = (8, 75)
+flat01_shape = (24, 5, 5)
+in_features = 576
+linear_shape = (4, 7, 3)
+linear_params = 16 * 3
+
+# %% [mutant ex6_predict] the sizes divided with / and never rounded: 13 / 2 = 6.5
+flat_shape = (8, 75)
+flat01_shape = (24, 5, 5)
+in_features = 16 * 6.5 * 6.5
+linear_shape = (4, 7, 3)
+linear_params = 51
