@@ -321,14 +321,20 @@ def people(browser, hub, tmp_path):
 def test_a_class_on_jupyterhub(hub, people, tmp_path):
     start = time.monotonic()
     s1_name, s2_name = hub.students
-    # 1. the instructor releases chapter 1
+    # 1. the instructor has formgrader and the course tools, and releases chapter 1
+    teacher = people(hub.settings.instructor)
+    teacher.login()
+    menu = teacher.menu()
+    assert {"Formgrader", "Course List", "Assignment List"} <= set(menu), menu
+    assert teacher.page.request.get(f"{teacher.lab}/formgrader").ok
     hub.instructor("nbgrader", "release_assignment", AID)
 
     # 2. student 1: fetch, a first (blank) submission, answer, Validate, resubmit
     s1 = people(s1_name)
     s1.login()
     menu = s1.menu()
-    assert "Assignment List" in menu and "Formgrader" not in menu, menu
+    assert "Assignment List" in menu and not {"Formgrader", "Course List"} & set(menu), menu
+    assert s1.page.request.get(f"{s1.lab}/formgrader").status == 404
     s1.fetch()
     s1.submit(1)
     marker, answer, _ = ANSWERS[1]
