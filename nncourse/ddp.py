@@ -175,6 +175,9 @@ def torchrun_command(out_dir, nproc=2, gpu=False, **settings):
     command = [sys.executable, "-m", "torch.distributed.run",
                "--nnodes=1", f"--nproc-per-node={nproc}",
                "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0",
+               # torchrun looks at its workers every 5 s by default: it would sit idle for
+               # up to 5 s after they finished
+               "--monitor-interval=0.1",
                "--max-restarts=0", "-m", "nncourse.ddp", "--out", str(out_dir)]
     for name, value in settings.items():
         command += [f"--{name.replace('_', '-')}", str(value)]
