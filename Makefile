@@ -44,8 +44,18 @@ browser:
 browser-any:
 	@scripts/ensure-browser --any
 
+# `make lab LANG=zh_CN` (or any zh_CN locale): JupyterLab's menus in Chinese, opened on the
+# Chinese lessons and exercises (translated/zh_CN). Its settings live in the venv.
+LAB_LANG := $(if $(filter zh_CN%,$(LANG)),zh_CN,)
+LAB_SETTINGS := $(VENV)/lab-user-settings-$(LAB_LANG)
 lab: browser-any $(STAMP)
+ifdef LAB_LANG
+	mkdir -p $(LAB_SETTINGS) && cp -rn jupyter/$(LAB_LANG)/user-settings/. $(LAB_SETTINGS)/
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)/translated/$(LAB_LANG) \
+	  --LabApp.user_settings_dir=$(CURDIR)/$(LAB_SETTINGS) $(ALLOW_ROOT) $(LAB_ARGS)
+else
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(ALLOW_ROOT) $(LAB_ARGS)
+endif
 
 # A JupyterHub for the class on this machine (as root): an instructor, students, nbgrader's
 # exchange; the accounts and passwords are printed. See docs/hub.md.

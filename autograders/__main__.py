@@ -31,6 +31,12 @@ def main(argv=None):
     p = sub.add_parser("execute", help="re-execute lessons in place (their outputs)")
     p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/)")
 
+    p = sub.add_parser("i18n", help="translations: what needs translating (status), "
+                                    "catalogues from the English notebooks (extract), the "
+                                    "translated notebooks (build)")
+    p.add_argument("action", choices=["status", "extract", "build"])
+    p.add_argument("--language", default="zh_CN")
+
     p = sub.add_parser("hub", help="a JupyterHub for the class on this machine: an "
                                    "instructor, students, nbgrader's exchange (docs/hub.md)")
     from autograders.hub import add_arguments as add_hub_arguments
@@ -55,6 +61,9 @@ def main(argv=None):
         from autograders.execute import execute_in_place
         execute_in_place(args.notebooks)
         return 0
+    if args.command == "i18n":
+        from autograders.i18n import main as i18n_main
+        return i18n_main(args.action, args.language)
     if args.command == "hub":
         from autograders.hub import main as hub_main
         return hub_main(args)

@@ -6,6 +6,8 @@ holding one folder, ``nn-course-student/``, with
 - ``release/``: the exercise notebooks as nbgrader generated them (no solutions, no hidden
   tests; ``mutants.py`` and ``source/`` are never copied);
 - ``notebooks/``: the lessons, with their outputs;
+- ``translated/<language>/release/`` and ``translated/<language>/notebooks/``: the same in
+  every other language of the course (``autograders.i18n``);
 - ``nncourse/``: the library the notebooks import;
 - ``pyproject.toml``: a student-side project that installs ``nncourse`` and what the
   notebooks need (the course's dependencies less the instructor's test tools), so that
@@ -15,7 +17,8 @@ holding one folder, ``nn-course-student/``, with
   news pop-up; nbgrader's instructor tools off, Validate and the Assignment List kept);
 - ``nbgrader_config.py``: the course's per-cell time limit, so that the Validate button
   runs the notebook the way the grader will;
-- ``README.md``: the student guide (``docs/student.md``).
+- ``README.md``: the student guide (``docs/student.md``), and ``README.zh_CN.md`` in
+  Chinese (``docs/student.zh_CN.md``).
 
 The zip is reproducible: the same course gives the same bytes. Before it is written, the
 release notebooks are checked once more for solution and hidden-test markers and outputs.
@@ -33,6 +36,7 @@ except ModuleNotFoundError:      # Python 3.10: pytest, a course dependency, bri
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograders import NOTEBOOKS, PROOF_FILES, RELEASE, ROOT
+from autograders.i18n import LANGUAGES, TRANSLATED
 
 NAME = "nn-course-student"
 DEFAULT_OUT = ROOT / "dist" / f"{NAME}.zip"
@@ -146,9 +150,12 @@ def check_release_notebook(path):
 def contents():
     """The bundle's files: {path inside the bundle folder: bytes}."""
     files = {}
-    for folder in (RELEASE, NOTEBOOKS, ROOT / "nncourse"):
+    translated = [TRANSLATED / lang / part for lang in LANGUAGES
+                  for part in ("release", "notebooks")]
+    releases = [RELEASE] + [f for f in translated if f.name == "release"]
+    for folder in (RELEASE, NOTEBOOKS, *translated, ROOT / "nncourse"):
         for path, rel in _tree(folder):
-            if folder == RELEASE and path.suffix == ".ipynb":
+            if folder in releases and path.suffix == ".ipynb":
                 check_release_notebook(path)
             files[rel] = path.read_bytes()
     if not any(rel.startswith("release/") for rel in files):
@@ -160,6 +167,10 @@ def contents():
     files["pyproject.toml"] = student_pyproject().encode()
     files["nbgrader_config.py"] = student_nbgrader_config().encode()
     files["README.md"] = STUDENT_GUIDE.read_bytes()
+    for lang in LANGUAGES:
+        guide = STUDENT_GUIDE.with_name(f"student.{lang}.md")
+        if guide.exists():
+            files[f"README.{lang}.md"] = guide.read_bytes()
     return files
 
 

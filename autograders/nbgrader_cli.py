@@ -33,11 +33,12 @@ def nbgrader(args, cwd, check=True, timeout=None, env=None):
     return result
 
 
-def scratch_course(folder, assignment_ids):
-    """Make a course folder: the course config plus the sources of the given assignments."""
+def scratch_course(folder, assignment_ids, source=ROOT / "source"):
+    """Make a course folder: the course config plus the sources of the given assignments
+    (from ``source``: the course's own, or a translation's)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
     for aid in assignment_ids:
-        shutil.copytree(ROOT / "source" / aid, folder / "source" / aid, dirs_exist_ok=True)
+        shutil.copytree(Path(source) / aid, folder / "source" / aid, dirs_exist_ok=True)
     return folder

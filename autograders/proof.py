@@ -9,7 +9,9 @@ For each assignment four kinds of submission are graded:
 - ``blank``: the release notebook untouched: it must earn zero, without crashing;
 - ``mutant-K``: the reference with the K-th plausible wrong answer of every exercise put
   in at once (mutants live in ``source/<assignment>/mutants.py``); every exercise that a
-  mutant replaces must lose points.
+  mutant replaces must lose points;
+- ``reference-zh_CN``, ``mutant-1-zh_CN``: the same answers in the Chinese notebook: they
+  must earn exactly what they earn in English, cell by cell.
 
 Putting the K-th block of every exercise into one notebook keeps the number of kernels
 (and torch imports) small; it is sound because a test cell may only use its own answer
@@ -31,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 from autograders import SOURCE, assignments
+from autograders.i18n import LANGUAGES
 from autograders.nbgrader_cli import nbgrader, scratch_course
 from autograders.sample import load_alternatives, load_mutants, submissions
 
@@ -131,6 +134,14 @@ def prove(assignment_id, each=False, workdir=None, stock=False, workers=1):
 
 
 def _judge(proof):
+    for student in proof.scores:
+        base, _, lang = student.rpartition("-")
+        if lang in LANGUAGES and base in proof.scores:
+            for ex in proof.exercises:
+                here, there = proof.earned(student, ex), proof.earned(base, ex)
+                if here != there:
+                    proof.problems.append(f"{ex.solution_id}: {base} earns {there:g} in "
+                                          f"English and {here:g} in {lang}")
     for ex in proof.exercises:
         if not ex.test_ids:
             proof.problems.append(f"{ex.solution_id}: no graded test cell follows it")

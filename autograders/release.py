@@ -9,7 +9,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autograders import RELEASE, assignments
+from autograders import RELEASE, SOURCE, assignments
 from autograders.nbgrader_cli import nbgrader, scratch_course
 
 
@@ -19,12 +19,13 @@ def generate(assignment_id, course):
     return Path(course) / "release" / assignment_id
 
 
-def release(assignment_ids=None, target=RELEASE, workers=2):
-    """Write release/<id>/ for every assignment (or the given ones) into ``target``."""
+def release(assignment_ids=None, target=RELEASE, workers=2, source=SOURCE):
+    """Write release/<id>/ for every assignment (or the given ones) into ``target``, from
+    the masters in ``source``."""
     ids = list(assignment_ids or assignments())
     target = Path(target)
     with tempfile.TemporaryDirectory(prefix="nncourse-release-") as tmp:
-        course = scratch_course(tmp, ids)
+        course = scratch_course(tmp, ids, source)
         with ThreadPoolExecutor(workers) as pool:
             built = list(pool.map(lambda a: generate(a, course), ids))
         for aid, folder in zip(ids, built):

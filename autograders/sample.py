@@ -10,6 +10,9 @@
   put in at once (``source/<assignment>/alternatives.py``, one ``# %% [alternative CELL]
   how it differs`` block each).
 
+- ``reference-zh_CN``, ``mutant-1-zh_CN``: the same answers in the Chinese notebook
+  (``translated/zh_CN/release``), which must earn what the English ones earn, cell by cell.
+
 ``autograders.proof`` proves the tests with them, ``python -m autograders grade`` grades
 them as its demo class, and the benchmarks and tests build their classes from them.
 """
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 import nbformat
 
 from autograders import RELEASE, SOURCE
+from autograders.i18n import LANGUAGES, TRANSLATED
 
 BLOCK = re.compile(r"^# %% \[(?P<kind>mutant|alternative) (?P<cell>[\w.-]+)\]\s*(?P<what>.*)$")
 SOLUTION_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
@@ -125,4 +129,22 @@ def submissions(assignment_id, each=False):
                 student = result.setdefault(f"{kind}-{k}", {})
                 student[src_path.name] = filled(release_nb, answers)
                 student.setdefault("__plan__", {}).update(plan)
+        for lang in LANGUAGES:
+            path = TRANSLATED / lang / "release" / assignment_id / src_path.name
+            if path.exists():
+                _add_translated(result, lang, src_path.name,
+                                nbformat.read(path, as_version=4), reference)
     return result
+
+
+def _add_translated(result, lang, name, translated_nb, reference):
+    """``reference-LANG`` and ``mutant-1-LANG``: the answers of ``reference`` and
+    ``mutant-1`` in the translated notebook; they must earn the same, cell by cell."""
+    for base in ("reference", "mutant-1"):
+        if base in result:
+            plan = result[base].get("__plan__", {})
+            answers = dict(reference, **{cid: m.source for cid, m in plan.items()})
+            student = result.setdefault(f"{base}-{lang}", {})
+            student[name] = filled(translated_nb, answers)
+            if plan:
+                student["__plan__"] = dict(plan)
