@@ -113,11 +113,18 @@ def _student_prefix(prefix):
     return prefix
 
 
-def _start_lab(tmp_path, extra_args=(), student=False):
+def _start_lab(tmp_path, extra_args=(), student=False, language=None):
     (tmp_path / "course").mkdir()
     course = _course_copy(tmp_path / "course")
     env = _jupyter_env(tmp_path / "jupyter")
     extra = list(extra_args)
+    if language:
+        # what `make lab LANG=zh_CN` does: the translated course, JupyterLab's locale
+        shutil.copytree(ROOT / "translated" / language / "release",
+                        course / "translated" / language / "release")
+        settings = tmp_path / "jupyter" / "config" / "lab" / "user-settings"
+        shutil.copytree(ROOT / "jupyter" / language / "user-settings", settings,
+                        dirs_exist_ok=True)
     if student:
         # the student's environment: its etc/jupyter comes first, its lab settings folder
         # is the one JupyterLab reads overrides from
@@ -164,6 +171,17 @@ def lab(tmp_path):
 def student_lab(tmp_path):
     """The same, set up as the student bundle installs JupyterLab."""
     proc, course, token, log = _start_lab(tmp_path, student=True)
+    try:
+        url = _wait_for_server(proc, tmp_path / "jupyter" / "runtime", token, log)
+        yield {"url": url, "token": token, "course": course, "log": log}
+    finally:
+        _stop_lab(proc)
+
+
+@pytest.fixture
+def chinese_lab(tmp_path):
+    """The same, in Chinese: JupyterLab's locale zh_CN and the Chinese exercises."""
+    proc, course, token, log = _start_lab(tmp_path, language="zh_CN")
     try:
         url = _wait_for_server(proc, tmp_path / "jupyter" / "runtime", token, log)
         yield {"url": url, "token": token, "course": course, "log": log}
@@ -321,3 +339,26 @@ def test_instructor_lab_has_formgrader_and_no_news_question(browser_page, lab):
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
     items = page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel").all_inner_texts()
     assert {"Formgrader", "Assignment List", "Course List"} <= set(items), items
+
+
+def test_a_chinese_exercise_in_a_chinese_jupyterlab(browser_page, chinese_lab, tmp_path):
+    page, url, token = browser_page, chinese_lab["url"], chinese_lab["token"]
+    page.goto(f"{url}/lab/tree/translated/zh_CN/{NOTEBOOK}?token={token}")
+    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
+    # the language pack: JupyterLab's own menus in Chinese
+    page.locator(".lm-MenuBar-itemLabel", has_text="\u6587\u4ef6").first.wait_for()  # 文件
+    # the exercise's text in Chinese, its code as in English
+    page.locator(".jp-MarkdownOutput h2", has_text="\u7ec3\u4e60 1").first.wait_for()  # 练习 1
+    answer = _cell(page, "class TwoLayerNet")
+    answer.locator(".cm-content").click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text(ANSWER)
+    page.keyboard.press("ControlOrMeta+s")
+    page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(state="detached")
+    page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
+    verdict = page.locator("#validation-message")
+    verdict.wait_for(timeout=VALIDATE_S * 1000)
+    _shot(page, tmp_path, "07-chinese-validated")
+    text = verdict.inner_text()
+    assert "count_parameters(nn.Linear(20, 4))" in text       # exercise 2 is still blank
+    assert "TwoLayerNet(20, 16, 4)" not in text                # exercise 1 passes
