@@ -181,8 +181,8 @@ def table(proof):
         cells = {"alternative-": [], "mutant-": []}
         for student, plan in proof.plans.items():
             block = plan.get(ex.solution_id)
-            if not block:
-                continue
+            if not block or student.rpartition("-")[2] in LANGUAGES:
+                continue    # a translation's copy: compared with its original, in _judge
             kind = "mutant-" if student.startswith("mutant-") else "alternative-"
             earned = proof.earned(student, ex)
             if kind == "mutant-":
@@ -198,6 +198,11 @@ def table(proof):
     lines.append(f"  {'total':<28}{total:>5g}"
                  f"{sum(proof.earned('reference', e) for e in proof.exercises):>6g}"
                  f"{sum(proof.earned('blank', e) for e in proof.exercises):>7g}")
+    translated = sorted({s.rpartition("-")[2] for s in proof.scores} & set(LANGUAGES))
+    if translated:
+        lines.append(f"  in {', '.join(translated)}: reference and mutant-1 earn what they "
+                     "earn in English, cell by cell" + (" (but see the problems)"
+                                                        if proof.problems else ""))
     lines += [f"  PROBLEM: {p}" for p in proof.problems]
     return "\n".join(lines)
 
