@@ -199,10 +199,11 @@ def table(proof):
                  f"{sum(proof.earned('reference', e) for e in proof.exercises):>6g}"
                  f"{sum(proof.earned('blank', e) for e in proof.exercises):>7g}")
     translated = sorted({s.rpartition("-")[2] for s in proof.scores} & set(LANGUAGES))
-    if translated:
-        lines.append(f"  in {', '.join(translated)}: reference and mutant-1 earn what they "
-                     "earn in English, cell by cell" + (" (but see the problems)"
-                                                        if proof.problems else ""))
+    for lang in translated:
+        differ = sum(p.endswith(f"in {lang}") for p in proof.problems)
+        lines.append(f"  in {lang}: reference and mutant-1 earn what they earn in English, "
+                     "cell by cell" if not differ else
+                     f"  in {lang}: {differ} exercises earn otherwise than in English")
     lines += [f"  PROBLEM: {p}" for p in proof.problems]
     return "\n".join(lines)
 
