@@ -40,7 +40,8 @@ GLOSSARY = CATALOGUES / "glossary.tsv"
 # What a translation must carry over unchanged: fenced code blocks, inline code (a span
 # may run over a line break), maths, links' targets.
 FENCE = re.compile(r"```.*?```", re.S)
-KEPT = [re.compile(r"`[^`]+`"), re.compile(r"\$[^$\n]+\$"), re.compile(r"\]\(([^)\s]+)\)")]
+KEPT = [re.compile(r"`[^`]+`"), re.compile(r"\$[^$\n]+\$"),
+        re.compile(r"\]\(([^)\s]+)\)")]
 
 
 def kept_parts(text):
@@ -120,7 +121,8 @@ def catalogue_text(language, kind, stem, path):
 
 def out_of_date(language):
     """The catalogues that ``extract`` would change."""
-    return [catalogue_path(language, kind, stem) for kind, stem, path in english_notebooks()
+    return [catalogue_path(language, kind, stem)
+            for kind, stem, path in english_notebooks()
             if not catalogue_path(language, kind, stem).exists()
             or catalogue_path(language, kind, stem).read_text()
             != catalogue_text(language, kind, stem, path)]
@@ -195,7 +197,7 @@ def language_of(nb):
 
 
 def build(language, release_copies=True):
-    """Write the translated lessons, exercise masters and (with nbgrader) release copies."""
+    """Write the translated lessons, exercise masters and (by nbgrader) student copies."""
     from autograders.release import release
     root = TRANSLATED / language
     built = []

@@ -15,9 +15,9 @@ import nbformat
 import pytest
 
 from autograders import NOTEBOOKS, RELEASE, SOURCE, assignments
-from autograders.i18n import (TRANSLATED, build, check_entry, english_notebooks,
-                              glossary, kept_parts, out_of_date, language_of, load_catalogue,
-                              catalogue_path, markdown_cells, status)
+from autograders.i18n import (TRANSLATED, build, catalogue_path, check_entry,
+                              english_notebooks, glossary, kept_parts, language_of,
+                              load_catalogue, markdown_cells, out_of_date, status)
 from autograders.leaks import public_lines, secret_lines
 
 LANGUAGE = "zh_CN"
