@@ -30,6 +30,7 @@ import pytest
 from autograders import ROOT, assignments
 from autograders.bundle import STUDENT_DATA_FILES
 from autograders.sample import reference_answer
+from lab_ui import save_notebook
 
 CHROMIUM = Path(os.environ.get("NNCOURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -353,8 +354,7 @@ def test_a_chinese_exercise_in_a_chinese_jupyterlab(browser_page, chinese_lab, t
     answer.locator(".cm-content").click()
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.insert_text(ANSWER)
-    page.keyboard.press("ControlOrMeta+s")
-    page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(state="detached")
+    save_notebook(page)
     page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
     verdict = page.locator("#validation-message")
     verdict.wait_for(timeout=VALIDATE_S * 1000)

@@ -39,6 +39,7 @@ import pytest
 from autograders import ROOT
 from autograders.hub import (HubSettings, hub_command, prepare, remove_accounts, run_as)
 from autograders.sample import reference_answer
+from lab_ui import save_notebook
 
 CHROMIUM = Path(os.environ.get("NNCOURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -253,9 +254,7 @@ class Student:
         cell.locator(".cm-content").click()
         page.keyboard.press("ControlOrMeta+a")
         page.keyboard.insert_text(answer)
-        page.keyboard.press("ControlOrMeta+s")
-        page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(
-            state="detached")
+        save_notebook(page)
         page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
         dialog = page.locator(".jp-Dialog")
         dialog.wait_for(timeout=VALIDATE_S * 1000)
@@ -344,9 +343,9 @@ def test_a_class_on_jupyterhub(hub, people, tmp_path):
     s1.submit(2)
 
     # 3. the due date passes; student 2 submits late
-    due = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    time.sleep(1)       # the due date falls strictly between the two students' submissions
+    due = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
     hub.instructor("nbgrader", "db", "assignment", "add", AID, f"--duedate={due}")
-    time.sleep(1)
     s2 = people(s2_name)
     s2.login()
     s2.fetch()
