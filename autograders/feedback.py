@@ -6,12 +6,17 @@ grading worker runs the converter once per submission, and a new exporter compil
 feedback template again: about a third of a notebook's feedback time. Keeping the first
 exporter (the configuration is the same for every submission) gives the same HTML for
 less (``tests/test_grading.py`` compares it with stock nbgrader's).
+
+A notebook handed in another language (its metadata says which: ``autograders.i18n``)
+gets the feedback page's own labels in that language too.
 """
 import json
 import os
 
 from nbconvert.writers import FilesWriter
 from nbgrader.converters import GenerateFeedback
+
+from autograders.i18n import language_of, localise_feedback
 
 
 class FeedbackConverter(GenerateFeedback):
@@ -34,3 +39,17 @@ class FeedbackConverter(GenerateFeedback):
             self.convert_notebooks()
         finally:
             os.chdir(currdir)
+
+    def convert_single_notebook(self, notebook_filename):
+        try:
+            with open(notebook_filename, encoding="utf-8") as fh:
+                self.language = language_of(json.load(fh))
+        except (OSError, ValueError, AttributeError):
+            self.language = "en"
+        super().convert_single_notebook(notebook_filename)
+
+    def write_single_notebook(self, output, resources):
+        language = getattr(self, "language", "en")
+        if language != "en":
+            output = localise_feedback(output, language)
+        super().write_single_notebook(output, resources)

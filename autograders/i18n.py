@@ -191,6 +191,36 @@ def translate_notebook(nb, po, language):
     return nb
 
 
+# nbgrader's feedback page (its template's labels, as they render), per language.
+FEEDBACK_LABELS = {
+    "zh_CN": [
+        (r"\(Score: (-?[\d.]+(?: / [\d.]+)?)\)", r"（得分：\1）"),
+        (r"Score: ([\d.]+ / [\d.]+)", r"得分：\1"),
+        (r">\(Top\)</a>", ">（回到顶部）</a>"),
+        (r">Test cell</a>", ">测试单元格</a>"),
+        (r">Coding free-response</a>", ">编程作答</a>"),
+        (r">Written response</a>", ">书面作答</a>"),
+        (r">Task</a>", ">任务</a>"),
+        (r">Comment</a>", ">评语</a>"),
+        (r"Late submission penalty", "迟交扣分"),
+        (r">Student's answer</span>", ">学生的答案</span>"),
+        (r">Student's task</span>", ">学生的任务</span>"),
+        (r">Grade cell: <code>", ">评分单元格：<code>"),
+        (r">Task: <code>", ">任务：<code>"),
+        (r"<b>Comments:</b>", "<b>评语：</b>"),
+        (r'<html lang="en">', '<html lang="zh-CN">'),
+    ],
+}
+
+
+def localise_feedback(html, language):
+    """nbgrader's feedback page with its own labels in ``language`` (the notebook's text is
+    already in it)."""
+    for pattern, replacement in FEEDBACK_LABELS.get(language, []):
+        html = re.sub(pattern, replacement, html)
+    return html
+
+
 def language_of(nb):
     """The language a notebook is in: its metadata, else English."""
     return nb.get("metadata", {}).get("nncourse", {}).get("language", "en")

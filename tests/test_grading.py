@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 from autograders import RELEASE, ROOT
+from autograders.i18n import localise_feedback
 from autograders.sample import submissions as sample_submissions
 from notebook_cells import cell_index
 
@@ -72,6 +73,8 @@ def build_class(folder):
     add("blank", "ok", 0, nb=release_nb())
     mutant = sample_submissions(AID)["mutant-1"][NB]
     add("mutant", "ok", None, nb=mutant)
+    # the reference answers in the Chinese student copy
+    add("chinese", "ok", MAX, nb=sample_submissions(AID)["reference-zh_CN"][NB])
 
     # bad input
     add("garbage", "unreadable", 0, raw=b"\x89PNG\r\n\x1a\n not a notebook at all")
@@ -212,7 +215,7 @@ def test_every_student_has_a_row(batch):
 
 
 @pytest.mark.parametrize("student", [
-    "reference", "blank", "mutant", "garbage", "trailing-comma", "nbformat3",
+    "reference", "blank", "mutant", "chinese", "garbage", "trailing-comma", "nbformat3",
     "stripped-metadata", "duplicated-cells", "deleted-test", "deleted-test-blank",
     "retyped-cells", "edited-tests", "renamed", "extra-files", "empty-folder",
     "infinite-loop", "stubborn-loop", "slow-notebook", "os-exit", "sys-exit",
@@ -240,7 +243,7 @@ def test_mutant_loses_points_and_cells_add_up(batch):
 
 
 def test_clean_submissions_have_no_flags(batch):
-    for student in ("reference", "blank", "mutant"):
+    for student in ("reference", "blank", "mutant", "chinese"):
         assert _row(batch, student)["flags"] == ""
 
 
@@ -317,8 +320,18 @@ def test_feedback_is_what_stock_nbgrader_renders(batch, tmp_path):
     ours = sorted(out.glob(f"feedback/*/{AID}/*.html"))
     assert len(ours) >= 10
     for path in ours:
-        stock = tmp_path / path.relative_to(out / "feedback")
-        assert stock.read_text() == path.read_text(), path
+        stock = (tmp_path / path.relative_to(out / "feedback")).read_text()
+        if path.parts[-3] == "chinese":     # its labels in its language, nothing else
+            stock = localise_feedback(stock, "zh_CN")
+        assert stock == path.read_text(), path
+
+
+def test_feedback_speaks_the_language_of_the_notebook(batch):
+    chinese = (batch["out"] / "feedback" / "chinese" / AID / f"{AID}.html").read_text()
+    english = (batch["out"] / "feedback" / "reference" / AID / f"{AID}.html").read_text()
+    assert f"（得分：{MAX:.1f} / {MAX:.1f}）" in chinese and "练习 1" in chinese
+    assert "(Score:" not in chinese and "Test cell</a>" not in chinese
+    assert f"(Score: {MAX:.1f} / {MAX:.1f})" in english and "练习" not in english
 
 
 def test_report_has_plots(batch):

@@ -17,7 +17,8 @@ import pytest
 from autograders import NOTEBOOKS, RELEASE, SOURCE, assignments
 from autograders.i18n import (TRANSLATED, build, catalogue_path, check_entry,
                               english_notebooks, glossary, kept_parts, language_of,
-                              load_catalogue, markdown_cells, out_of_date, status)
+                              load_catalogue, localise_feedback, markdown_cells,
+                              out_of_date, status)
 from autograders.leaks import public_lines, secret_lines
 
 LANGUAGE = "zh_CN"
@@ -124,3 +125,25 @@ def test_kept_parts_are_code_maths_and_links():
     assert kept_parts(text) == [["```python\nnet = `x`\n```"],
                                 ["`F.relu`", "`nn.Conv2d(1, 2,\n3)`"], ["$k = 3$"],
                                 ["https://pytorch.org"]]
+
+
+def test_feedback_labels_are_those_nbgrader_renders():
+    """The labels that localise_feedback translates are in nbgrader's feedback template
+    (a new nbgrader that renames one fails here, not silently in English)."""
+    from pathlib import Path
+
+    import nbgrader
+    template = (Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" /
+                "templates" / "feedback" / "index.html.j2").read_text()
+    for label in ("(Score: ", "Test cell</a>", "Comment</a>", "Student's answer</span>",
+                  "(Top)</a>", "<b>Comments:</b>", "Late submission penalty",
+                  "Grade cell: <code>"):
+        assert label in template, label
+    html = ('<li><a href="#ex1">Test cell</a> (Score: 2.0 / 2.0)</li>'
+            '<span class="nbgrader-label">Student\'s answer</span>'
+            'Score: 0.0 / 2.0 <a href="#top">(Top)</a>')
+    assert localise_feedback(html, "zh_CN") == (
+        '<li><a href="#ex1">测试单元格</a> （得分：2.0 / 2.0）</li>'
+        '<span class="nbgrader-label">学生的答案</span>'
+        '得分：0.0 / 2.0 <a href="#top">（回到顶部）</a>')
+    assert localise_feedback(html, "en") == html
