@@ -43,32 +43,15 @@ from autograders import ROOT, SOURCE, assignments
 from autograders.collect import collect, release_notebooks
 from autograders.repair import REPAIR_FLAGS, Unreadable, match_notebooks, read_notebook
 from autograders.repair import repair_notebook
+from autograders.result import status_descriptions
 from autograders.pool import Pool, worker_settings
 from autograders.sandbox import SandboxError, limit_mechanism, probe
 from autograders.settings import DEFAULTS, GradeSettings, from_args
 from autograders.settings import add_arguments as add_setting_arguments
 from autograders.tamper import scan
+from nncourse.messages import ENGLISH
 
 # Every status, most severe last among those that come from running the notebook.
-STATUSES = {
-    "ok": "graded; nothing unusual",
-    "repaired": "graded after the notebook was repaired (see flags: renamed, nbformat3, "
-                "invalid-json, metadata-restored, duplicate-ids, cells-reinserted, "
-                "cell-type-restored, locked-edited, latin-1, invalid-unicode, "
-                "cell-too-long)",
-    "timeout": "a cell ran past the per-cell limit (it scores zero, later cells were "
-               "graded) or the notebook ran past its own limit (cells not reached "
-               "score zero)",
-    "crashed": "the kernel died (os._exit, exit(), a crash) or the code called "
-               "sys.exit; cells before it are scored, later ones run in a fresh kernel",
-    "memory": "the kernel went over the memory cap and was stopped (or an allocation "
-              "failed at the cap); the rest of the batch went on",
-    "unreadable": "the file is not a notebook that can be read or repaired; score 0",
-    "missing": "nothing was handed in for this assignment; score 0",
-    "unknown": "files that belong to no assignment of the course, or to no student; "
-               "not graded",
-    "error": "the grader failed on this submission (details in grading.json); score 0",
-}
 RUN_STATUS_ORDER = ["timeout", "crashed", "memory"]
 CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "flags"]
 LOCK_NAME = ".grading.lock"
@@ -619,7 +602,7 @@ class Run:
             _keep_input(entry, out, settings.max_notebook_bytes)
             state["rows"][f"{entry.assignment}/{entry.student}"] = _state_row(
                 entry, results.get(entry.key), out)
-        state["statuses"] = STATUSES
+        state["statuses"] = status_descriptions(ENGLISH)
         self.phase("outputs")  # (the report comes after: its time is not in last_run)
         state["last_run"] = {"phases": self.phases, "workers": settings.workers,
                              "cluster": settings.cluster,
@@ -634,7 +617,7 @@ class Run:
         write_csv(out / "grades.csv", rows, names)
         (out / "grading.json").write_text(json.dumps(state, indent=1, sort_keys=True))
         from autograders.report import write_report
-        write_report(out / "report.html", rows, names, state)
+        write_report(out / "report.html", rows, names, state, settings.language)
         summary = {"rows": len(entries), "graded": graded,
                    "errors": sum(e.status == "error" for e in entries),
                    "statuses": _count(e.status for e in entries),

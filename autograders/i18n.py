@@ -267,23 +267,28 @@ def main(action, language="zh_CN"):
     if language not in LANGUAGES:
         print(f"unknown language {language!r}: one of {', '.join(LANGUAGES)}")
         return 2
+    from autograders import i18n_messages
     if action == "extract":
-        for path in extract(language):
+        for path in extract(language) + i18n_messages.extract(language):
             print(f"updated {_relative(path)}")
         return 0
     if action == "build":
         extract(language)
-        for path in build(language):
+        i18n_messages.extract(language)
+        for path in build(language) + [i18n_messages.build(language)]:
             print(f"built {_relative(path)}")
         problems = status(language)
-        if problems:
-            print(f"{len(problems)} cells are still in English: "
-                  "`python -m autograders i18n status` lists them")
+        messages = i18n_messages.problems(language)
+        if problems or messages:
+            print(f"{len(problems)} cells and {len(messages)} messages are still in "
+                  "English: `python -m autograders i18n status` lists them")
         return 0
     problems = status(language)
-    for problem in problems:
+    messages = i18n_messages.problems(language)
+    for problem in problems + messages:
         print(problem)
-    print(f"{language}: {len(problems)} cells need translating" if problems
-          else f"{language}: every cell is translated")
-    return 1 if problems else 0
+    print(f"{language}: {len(problems)} cells and {len(messages)} messages need "
+          "translating" if problems or messages
+          else f"{language}: every cell and every message is translated")
+    return 1 if problems or messages else 0
 

@@ -35,6 +35,7 @@ import time
 from autograders import wire
 from autograders.twins import (content, apply_state, is_twin_kind, sendable, snapshot,
                                state_of)
+from nncourse.messages import say
 
 MAX_OUTPUT = 20_000
 REMOTE_DUNDERS = {"__dict__", "__name__", "__qualname__", "__module__", "__doc__",
@@ -73,9 +74,10 @@ def describe(value, room=60):
     if type(value) is Remote:
         return object.__getattribute__(value, "_expr")[:room]
     if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
+        return say("a tensor of shape {shape}", shape=tuple(value.shape))
     if isinstance(value, (list, tuple)) and len(value) > 4:
-        return f"a {type(value).__name__} of {len(value)} items"
+        return say("a {kind} of {count} items", kind=type(value).__name__,
+                   count=len(value))
     try:
         text = repr(value)
     except Exception:
@@ -112,7 +114,7 @@ class Connection:
         import torch
         if type(obj) is Remote:
             if object.__getattribute__(obj, "_conn") is not self:
-                raise TypeError("a handle from another kernel")
+                raise TypeError(say("a handle from another kernel"))
             return ("h", object.__getattribute__(obj, "_id"))
         if _is_test_code(obj):
             jid = len(self.exposed) + 1
@@ -181,17 +183,19 @@ class Connection:
             from nncourse.checks import CheckFailure
             self.blocked_seen.extend(blocked)
             messages = {n: m for _, found in self.blocks for n, m in found.items()}
-            raise CheckFailure(messages.get(blocked[0], f"{blocked[0]} is not allowed here"))
+            raise CheckFailure(messages.get(blocked[0]) or say("{name} is not allowed here",
+                                                                  name=blocked[0]))
         if changed and not isinstance(reply.get("error"), dict):
             from nncourse.checks import CheckFailure
-            raise CheckFailure(
-                f"{expr} changed its input {describe(changed[0])} in place: leave the "
-                "inputs as they are and return a new tensor (out-of-place operations, "
-                "not x.add_(...), x[...] = ... or x.data)")
+            raise CheckFailure(say(
+                "{expr} changed its input {value} in place: leave the inputs as they are "
+                "and return a new tensor (out-of-place operations, not x.add_(...), "
+                "x[...] = ... or x.data)", expr=expr, value=describe(changed[0])))
         error = reply.get("error")
         if isinstance(error, dict):
             kind = str(error.get("type") or "Exception")[:100]
-            text = f"{expr} raised {kind}: {str(error.get('message') or '')[:2000]}"
+            text = say("{expr} raised {kind}: {message}", expr=expr, kind=kind,
+                       message=str(error.get("message") or "")[:2000])
             if error.get("where"):
                 text += f"\n  ({str(error['where'])[:300]})"
             raise _student_error(kind, bool(error.get("builtin")), text)
@@ -204,18 +208,21 @@ class Connection:
         try:
             data = wire.dump_request(request, self._persistent_id)
         except Exception as exc:  # noqa: BLE001
-            raise TypeError(f"the test could not send {expr} to the kernel: {exc}") from None
+            raise TypeError(say("the test could not send {expr} to the kernel: {error}",
+                                expr=expr, error=exc)) from None
         try:
             self.sock.settimeout(max(0.01, self.deadline - time.monotonic()))
             wire.send_bytes(self.sock, data)
             reply = wire.load_reply(wire.recv_bytes(self.sock, wire.MAX_REPLY_BYTES))
         except socket.timeout:
-            raise StudentTimeout(f"{expr} did not finish in the time left") from None
+            raise StudentTimeout(say("{expr} did not finish in the time left",
+                                     expr=expr)) from None
         except (wire.WireError, OSError) as exc:
-            raise StudentError(f"{expr}: the kernel stopped answering ({exc}); did the "
-                               "code exit or crash the kernel?") from None
+            raise StudentError(say("{expr}: the kernel stopped answering ({error}); did the "
+                                   "code exit or crash the kernel?", expr=expr,
+                                   error=exc)) from None
         if not isinstance(reply, dict):
-            raise StudentError(f"{expr}: the kernel sent an unreadable reply")
+            raise StudentError(say("{expr}: the kernel sent an unreadable reply", expr=expr))
         sync = reply.get("sync")
         for mid, state in (sync.items() if isinstance(sync, dict) else ()):
             obj = self.mirrors.get(mid)
@@ -232,7 +239,7 @@ class Connection:
             except (RuntimeError, TypeError):
                 pass
         if "callback" in reply and not isinstance(reply["callback"], dict):
-            raise StudentError(f"{expr}: the kernel sent an unreadable reply")
+            raise StudentError(say("{expr}: the kernel sent an unreadable reply", expr=expr))
         return reply
 
     def _callback(self, expr, callback):
@@ -241,7 +248,7 @@ class Connection:
         obj = self.exposed.get(callback.get("id"))
         try:
             if obj is None:
-                raise LookupError("no such object of the test")
+                raise LookupError(say("no such object of the test"))
             if callback.get("kind") == "getattr":
                 name = str(callback.get("name"))
                 if name.startswith("_"):
@@ -258,7 +265,7 @@ class Connection:
 
     def decode(self, obj, expr, depth=0):
         if depth > 25:
-            raise StudentError(f"{expr}: a value nested too deeply")
+            raise StudentError(say("{expr}: a value nested too deeply", expr=expr))
         if isinstance(obj, list):
             return [self.decode(v, f"{expr}[{i}]", depth + 1) for i, v in enumerate(obj)]
         if isinstance(obj, tuple):
@@ -294,7 +301,7 @@ class Connection:
             return _named_tuple(str(obj.get("type")), obj.get("fields") or [], values)
         if kind is None and not obj:
             return {}
-        raise StudentError(f"{expr}: the kernel sent an unreadable value")
+        raise StudentError(say("{expr}: the kernel sent an unreadable value", expr=expr))
 
 
     def _module(self, obj, expr):
@@ -304,7 +311,7 @@ class Connection:
         cls = _local_class([str(obj.get("class"))])
         if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)
                 and cls.__module__.startswith(("torch.nn.", "torchvision.", "nncourse."))):
-            raise StudentError(f"{expr}: the kernel sent an unreadable layer")
+            raise StudentError(say("{expr}: the kernel sent an unreadable layer", expr=expr))
         module = cls.__new__(cls)
         torch.nn.Module.__init__(module)
         attrs = self.decode(obj.get("attrs") or {}, expr)
@@ -358,11 +365,12 @@ def _connect(path, deadline):
         except OSError:
             sock.close()
             if os.path.exists(path + ".gone"):
-                raise StudentError("the notebook's code stopped the grader's request to "
-                                   "run the tests (an input or AST transformer, a "
-                                   "patched IPython?): nothing could be tested") from None
+                raise StudentError(say("the notebook's code stopped the grader's request "
+                                       "to run the tests (an input or AST transformer, a "
+                                       "patched IPython?): nothing could be tested")) \
+                    from None
             if time.monotonic() > deadline:
-                raise StudentTimeout("the kernel did not get ready to be judged") from None
+                raise StudentTimeout(say("the kernel did not get ready to be judged")) from None
             time.sleep(0.002)
 
 
@@ -370,7 +378,7 @@ def _tensor(obj):
     import torch
     data = obj["data"]
     if not isinstance(data, torch.Tensor):
-        raise StudentError("the kernel sent an unreadable tensor")
+        raise StudentError(say("the kernel sent an unreadable tensor"))
     rg = bool(obj.get("rg")) and (data.is_floating_point() or data.is_complex())
     t = torch.nn.Parameter(data, requires_grad=rg) if obj.get("param") else \
         data.requires_grad_(rg)
@@ -474,7 +482,7 @@ class Remote:
 
     def __iter__(self):
         expr = object.__getattribute__(self, "_expr")
-        return iter(self._ask(f"iterating over {expr}", "iter"))
+        return iter(self._ask(say("iterating over {expr}", expr=expr), "iter"))
 
     def _builtin(self, fn, *args):
         expr = object.__getattribute__(self, "_expr")
@@ -511,7 +519,8 @@ class Remote:
     def __repr__(self):
         v = value(self)
         if type(v) is Remote:
-            return f"<{object.__getattribute__(self, '_type')} in the student's kernel>"
+            return say("<{kind} in the student's kernel>",
+                       kind=object.__getattribute__(self, "_type"))
         return repr(v)
 
     def __str__(self):
@@ -535,7 +544,7 @@ class Remote:
         return func(*value(list(args)), **value(dict(kwargs or {})))
 
     def __reduce_ex__(self, protocol):
-        raise TypeError("a handle to the student's kernel cannot be copied")
+        raise TypeError(say("a handle to the student's kernel cannot be copied"))
 
 
 def _on_value(op, reflected=False):
@@ -601,9 +610,9 @@ class Namespace(dict):
             found = self.conn.request(name, "name", name=name)
         except StudentError as err:
             if isinstance(err, NameError):
-                raise _student_error(
-                    "NameError", True, f"{name} is not defined in your notebook: run the "
-                    "cell that defines it, and keep the name the exercise asks for") from None
+                raise _student_error("NameError", True, say(
+                    "{name} is not defined in your notebook: run the cell that defines it, "
+                    "and keep the name the exercise asks for", name=name)) from None
             raise
         self[name] = found
         return found
@@ -641,15 +650,17 @@ def prepare():
     forbid.REMOTE_BLOCKS = []
 
 
-def run_cell(setup, source, grade_id, path, timeout, shared=None):
+def run_cell(setup, source, grade_id, path, timeout, shared=None, language="en"):
     """Judge one test cell against the kernel serving on ``path``; return the verdict as a
     dict of plain values: passed, output (what the checks printed), ename and evalue (the
     failure), flagged (forbidden calls the kernel saw). The cell runs after a fresh run
     of the setup cell, as if it came right after it; its temporary folders go in
-    ``shared``, a folder the student's kernel sees at the same path."""
+    ``shared``, a folder the student's kernel sees at the same path. The checks speak
+    ``language``, the notebook's."""
     import tempfile
 
-    from nncourse import forbid, watching
+    from nncourse import forbid, messages, watching
+    messages.set_language(language)
     deadline = time.monotonic() + timeout
     verdict = {"grade_id": grade_id, "passed": False, "output": "", "ename": None,
                "evalue": None, "flagged": []}

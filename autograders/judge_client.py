@@ -94,11 +94,12 @@ class JudgeKernel:
         """A job folder for a student's kernel, inside the judge's."""
         return tempfile.mkdtemp(prefix="nnk-", dir=self.job)
 
-    async def judge(self, setup, source, grade_id, socket_path, shared, timeout):
+    async def judge(self, setup, source, grade_id, socket_path, shared, timeout,
+                    language="en"):
         """The verdict on one test cell (see ``autograders.judge.run_cell``)."""
         call = (f"__import__('autograders.judge', fromlist=['run_cell']).run_cell("
                 f"{setup!r}, {source!r}, {grade_id!r}, {socket_path!r}, {timeout!r}, "
-                f"shared={shared!r})")
+                f"shared={shared!r}, language={language!r})")
         return await self.ask(call, timeout + 30)
 
     async def stop(self):

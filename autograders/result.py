@@ -6,6 +6,38 @@ gradebook and those reports; the grader (``autograders.grade``) decides the row'
 and flags from it alone, without reading the notebooks again.
 """
 from dataclasses import asdict, dataclass, field
+from functools import partial
+
+from nncourse.messages import say_in
+
+
+
+def status_descriptions(language):
+    """``{status: what it means}`` for each status a row of grades.csv can have."""
+    say = partial(say_in, language)
+    return {
+        "ok": say("graded; nothing unusual"),
+        "repaired": say("graded after the notebook was repaired (see flags: renamed, "
+                        "nbformat3, invalid-json, metadata-restored, duplicate-ids, "
+                        "cells-reinserted, cell-type-restored, locked-edited, latin-1, "
+                        "invalid-unicode, cell-too-long)"),
+        "timeout": say("a cell ran past the per-cell limit (it scores zero, later cells "
+                       "were graded) or the notebook ran past its own limit (cells not "
+                       "reached score zero)"),
+        "crashed": say("the kernel died (os._exit, exit(), a crash) or the code called "
+                       "sys.exit; cells before it are scored, later ones run in a fresh "
+                       "kernel"),
+        "memory": say("the kernel went over the memory cap and was stopped (or an "
+                      "allocation failed at the cap); the rest of the batch went on"),
+        "unreadable": say("the file is not a notebook that can be read or repaired; "
+                          "score 0"),
+        "missing": say("nothing was handed in for this assignment; score 0"),
+        "unknown": say("files that belong to no assignment of the course, or to no "
+                       "student; not graded"),
+        "error": say("the grader failed on this submission (details in grading.json); "
+                     "score 0"),
+    }
+
 
 # An allocation that failed at the address-space cap (RLIMIT_AS) shows as an error output.
 MEMORY_ERRORS = ("can't allocate memory", "out of memory", "cannot allocate memory",

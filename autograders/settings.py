@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field, fields
 
 from autograders.sandbox import Limits
+from nncourse.messages import ENGLISH, normalise
 
 
 def _setting(default, help, flag=None, **argparse_kw):
@@ -46,6 +47,9 @@ class GradeSettings:
                             "processes); see docs/cluster.md", "--cluster")
     keep_scratch: bool = _setting(False, "keep the scratch folder (for debugging the "
                                   "grader)", "--keep-scratch", action="store_true")
+    language: str = _setting(None, "language of report.html: en or zh_CN (default: "
+                             "NNCOURSE_LANG, else en); feedback is always in the language "
+                             "of the notebook handed in", "--language")
     quiet: bool = _setting(False, "print nothing while grading")
 
     def __post_init__(self):
@@ -53,6 +57,10 @@ class GradeSettings:
         self.notebook_timeout = int(self.notebook_timeout)
         self.fork = bool(self.fork) and sys.platform.startswith("linux")
         self.sandbox = bool(self.sandbox)
+        asked = self.language or os.environ.get("NNCOURSE_LANG")
+        self.language = normalise(asked) or ENGLISH
+        if self.language == ENGLISH and asked and not asked.lower().startswith(("en", "c")):
+            raise ValueError(f"unknown language {asked!r}: en or zh_CN")
 
     @property
     def memory(self):

@@ -32,10 +32,12 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from autograders import extra_files
+from autograders.i18n import language_of
 from autograders.judge_client import JudgeFailed, JudgeKernel, shell_reply
 from autograders.result import JobResult, NotebookReport
 from autograders.sandbox import remove_cgroups
 from autograders.settings import DEFAULTS
+from nncourse.messages import say, say_in
 
 KERNEL_NAME = "nncourse-grade"
 
@@ -114,10 +116,9 @@ class SafeExecute(Execute):
                     room = max(0, self.max_output_bytes - used)
                     content["text"] = content.get("text", "")[:room]
                     super().output(outs, msg, display_id, cell_index)
-                outs.append(new_output(
-                    "stream", name="stdout",
-                    text=f"\n[output truncated by the grader: more than "
-                         f"{self.max_output_bytes} bytes]\n"))
+                outs.append(new_output("stream", name="stdout", text=say_in(
+                    self.language, "\n[output truncated by the grader: more than {limit} "
+                    "bytes]\n", limit=self.max_output_bytes)))
                 self._output_bytes[cell_index] = self.max_output_bytes
             return None
         self._output_bytes[cell_index] = used + size
@@ -133,15 +134,15 @@ class SafeExecute(Execute):
         while True:
             if time.monotonic() > deadline:
                 await self._async_cleanup_kernel()
-                raise RuntimeError("the kernel did not start in time")
+                raise RuntimeError(say("the kernel did not start in time"))
             msg_id = self.kc.kernel_info()
             if await self._reply_and_iopub(msg_id, 0.5):
                 break
             if not await ensure_async(self.kc.is_alive()):
                 why = [e.get("error") or e.get("kind") for e in self._events()]
                 await self._async_cleanup_kernel()
-                raise RuntimeError("the kernel died before it started: "
-                                   + ("; ".join(str(w) for w in why if w) or "no word"))
+                raise RuntimeError(say("the kernel died before it started: {why}", why="; ".join(
+                    str(w) for w in why if w) or say("no word")))
         self.kc.allow_stdin = False
         await run_hook(self.on_notebook_start, notebook=self.nb)
         return self.kc
@@ -241,6 +242,11 @@ class SafeExecute(Execute):
         except Exception:
             return None
 
+    @property
+    def language(self):
+        """The language of the notebook, which the notes for the student speak."""
+        return language_of(self.nb)
+
     def _not_run(self, index, why):
         cell = self.nb.cells[index]
         if cell.cell_type != "code" or not cell.source.strip():
@@ -288,7 +294,8 @@ class SafeExecute(Execute):
             if time.monotonic() > self._deadline:
                 self.report.deadline = True
                 for later in range(index, len(cells)):
-                    self._not_run(later, "the notebook's time limit was reached")
+                    self._not_run(later, say_in(self.language,
+                                                "the notebook's time limit was reached"))
                 return len(cells)
             if not await self._run_cell(index, done):
                 return index + 1
@@ -352,7 +359,8 @@ class SafeExecute(Execute):
             verdict = await judging
         except JudgeFailed as exc:
             verdict = {"passed": False, "output": "", "ename": "JudgeError",
-                       "evalue": f"this cell could not be judged: {exc}", "flagged": []}
+                       "evalue": say_in(self.language, "this cell could not be judged: "
+                                        "{error}", error=exc), "flagged": []}
             self.report.judge_errors.append(name)
         self.report.judging[name] = round(time.monotonic() - began, 3)
         outputs = []
@@ -385,15 +393,17 @@ class SafeExecute(Execute):
         try:
             await self._judge.started
         except Exception as exc:
-            raise JudgeFailed(f"the judge kernel did not start: {exc}") from None
-        return await self._judge.judge(self._setup, source, name, path, shared, timeout)
+            raise JudgeFailed(say("the judge kernel did not start: {error}", error=exc)) from None
+        return await self._judge.judge(self._setup, source, name, path, shared, timeout,
+                                       self.language)
 
     def _may_restart(self, start):
         """Count a fresh kernel; past the limit the cells left are marked not run."""
         self.report.restarts += 1
         if self.report.restarts > self.max_restarts:
             for later in range(start, len(self.nb.cells)):
-                self._not_run(later, "the kernel died too many times")
+                self._not_run(later, say_in(self.language,
+                                            "the kernel died too many times"))
             return False
         return True
 
@@ -402,9 +412,14 @@ class SafeExecute(Execute):
         if past:
             self.report.deadline = True
         self.report.timeouts.append(self._cell_name(index))
-        limit = "the notebook's time limit" if past else f"the {self.timeout} s cell limit"
-        note = _error("CellTimeoutError", f"this cell ran past {limit}" +
-                      (" and could not be interrupted" if stuck else ""))
+        if past:
+            note = say_in(self.language, "this cell ran past the notebook's time limit")
+        else:
+            note = say_in(self.language, "this cell ran past the {limit} s cell limit",
+                          limit=self.timeout)
+        if stuck:
+            note = say_in(self.language, "{note} and could not be interrupted", note=note)
+        note = _error("CellTimeoutError", note)
         cell = self.nb.cells[index]
         if not any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
             cell.outputs = list(cell.get("outputs", [])) + [note]
@@ -416,17 +431,19 @@ class SafeExecute(Execute):
         if "memory" in kinds:
             limit = max(e.get("limit", 0) for e in events if e.get("kind") == "memory")
             self.report.memory.append(self._cell_name(index))
-            note = _error("MemoryLimit", f"the kernel was stopped: it used more than "
-                                         f"{limit / 2**30:.1f} GiB of memory")
+            note = _error("MemoryLimit", say_in(
+                self.language, "the kernel was stopped: it used more than {gib:.1f} GiB "
+                "of memory", gib=limit / 2**30))
         elif "hard-limit" in kinds:
             self.report.deadline = True
             self.report.timeouts.append(self._cell_name(index))
-            note = _error("CellTimeoutError", "the kernel was stopped at the notebook's "
-                                              "time limit")
+            note = _error("CellTimeoutError", say_in(
+                self.language, "the kernel was stopped at the notebook's time limit"))
         else:
             self.report.crashes.append(self._cell_name(index))
-            note = _error("KernelDied", "the kernel died while running this cell "
-                                        "(os._exit, exit(), a crash or a signal)")
+            note = _error("KernelDied", say_in(
+                self.language, "the kernel died while running this cell (os._exit, "
+                "exit(), a crash or a signal)"))
         cell.outputs = list(cell.get("outputs", [])) + [note]
 
 
@@ -700,6 +717,6 @@ def grade_job(job):
         if log.exists():
             result.error += "\n" + log.read_text()[-2000:]
     except SystemExit as exc:  # nbgrader exits on some failures
-        result.error = f"nbgrader stopped (exit {exc.code})"
+        result.error = say("nbgrader stopped (exit {code})", code=exc.code)
     result.seconds = round(time.time() - began, 3)
     return result

@@ -10,6 +10,8 @@ import math
 import torch
 from torch import nn
 
+from nncourse.messages import say
+
 TICK = "\u2713"
 
 
@@ -18,13 +20,24 @@ class CheckFailure(AssertionError):
 
 
 def _fail(message, hint=None):
-    text = message if not hint else f"{message}\nHint: {hint}"
-    raise CheckFailure(text)
+    raise CheckFailure(with_hint(message, hint))
 
 
-def _passed(text, quiet):
+def with_hint(message, hint=None):
+    """A failure's message with its hint (if any) on the next line."""
+    return message if not hint else say("{message}\nHint: {hint}", message=message,
+                                        hint=hint)
+
+
+def tick(text, quiet=False):
+    """Say that a check passed (a tick and ``text``), unless ``quiet``."""
     if not quiet:
         print(f"{TICK} {text}")
+
+
+def none_returned(name):
+    """The message for a function that returned None where a result was expected."""
+    return say("{name} is None: did the function forget to return its result?", name=name)
 
 
 def _shape_of(obj):
@@ -32,10 +45,11 @@ def _shape_of(obj):
         return tuple(obj.shape)
     if isinstance(obj, (torch.Size, tuple, list)):
         return tuple(int(d) for d in obj)
-    raise TypeError(f"cannot read a shape from {type(obj).__name__}")
+    raise TypeError(say("cannot read a shape from {kind}", kind=type(obj).__name__))
 
 
-def _fmt_shape(shape):
+def fmt_shape(shape):
+    """A shape as Python writes a tuple: ``(3,)``, ``(2, 3)``."""
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
@@ -81,10 +95,11 @@ def pool_formula(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mod
     text = (f"{'ceil' if ceil_mode else 'floor'}(({size} + 2*{padding} - "
             f"{dilation}*({kernel_size}-1) - 1) / {step}) + 1 = {rounded}")
     if stride is None:
-        text = f"stride defaults to kernel_size = {kernel_size}: " + text
+        text = say("stride defaults to kernel_size = {k}: {formula}", k=kernel_size,
+                   formula=text)
     if out != rounded:
-        text += (f", minus 1 because the last window would start beyond the input"
-                 f" = {out}")
+        text = say("{formula}, minus 1 because the last window would start beyond the "
+                   "input = {out}", formula=text, out=out)
     return text
 
 
@@ -126,17 +141,18 @@ def check_true(condition, message, hint=None, passed=None, quiet=False):
     """Fail with ``message`` unless ``condition`` holds."""
     if not condition:
         _fail(message, hint)
-    _passed(passed or "ok", quiet)
+    tick(passed or say("ok"), quiet)
 
 
 def check_type(obj, expected_type, name="value", quiet=False):
     """``obj`` must be an instance of ``expected_type``."""
     if not isinstance(obj, expected_type):
         if obj is None:
-            _fail(f"{name} is None: did the function forget to return its result?")
+            _fail(none_returned(name))
         wanted = getattr(expected_type, "__name__", str(expected_type))
-        _fail(f"{name} should be a {wanted}, got {type(obj).__name__}")
-    _passed(f"{name} is a {type(obj).__name__}", quiet)
+        _fail(say("{name} should be a {wanted}, got {kind}", name=name, wanted=wanted,
+                  kind=type(obj).__name__))
+    tick(say("{name} is a {kind}", name=name, kind=type(obj).__name__), quiet)
 
 
 def check_shape(actual, expected, name="output", hint=None, dims=None, quiet=False):
@@ -147,39 +163,55 @@ def check_shape(actual, expected, name="output", hint=None, dims=None, quiet=Fal
     example the output-size formula with the student's numbers.
     """
     if actual is None:
-        _fail(f"{name} is None: did the function forget to return its result?")
+        _fail(none_returned(name))
     if not isinstance(actual, (torch.Tensor, torch.Size, tuple, list)):
-        _fail(f"{name} should be a tensor, got {type(actual).__name__}")
+        _fail(not_a_tensor(name, actual))
     got, want = _shape_of(actual), _shape_of(expected)
     if got == want:
-        _passed(f"{name} has shape {_fmt_shape(got)}", quiet)
+        tick(say("{name} has shape {shape}", name=name, shape=fmt_shape(got)), quiet)
         return
-    label = (lambda i: f"dimension {i} ({dims[i]})") if dims else (lambda i: f"dimension {i}")
-    message = f"{name}: expected shape {_fmt_shape(want)}, got {_fmt_shape(got)}"
+    message = say("{name}: expected shape {want}, got {got}", name=name,
+                  want=fmt_shape(want), got=fmt_shape(got))
     if len(got) != len(want):
-        message += f": {len(want)} dimensions expected, {len(got)} found"
+        message = say("{message}: {want} dimensions expected, {got} found",
+                      message=message, want=len(want), got=len(got))
         if len(got) == len(want) - 1 and want[1:] == got:
-            message += " (the batch dimension is missing: a single sample needs unsqueeze(0))"
+            message = say("{message} (the batch dimension is missing: a single sample "
+                          "needs unsqueeze(0))", message=message)
         elif math.prod(got) == math.prod(want):
-            message += (" (same number of elements: a view/reshape/flatten in the wrong "
-                        "place?)")
+            message = say("{message} (same number of elements: a view/reshape/flatten in "
+                          "the wrong place?)", message=message)
     else:
         differing = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
-        message += ": " + ", ".join(
-            f"{label(i)} differs (expected {want[i]}, got {got[i]})" for i in differing)
+        message = say("{message}: {differences}", message=message, differences=say(
+            ", ").join(_differs(i, dims, want[i], got[i]) for i in differing))
         if len(differing) == 2 and sorted(got[i] for i in differing) == sorted(
                 want[i] for i in differing):
-            message += " (two dimensions swapped: transpose/permute, not view/reshape)"
+            message = say("{message} (two dimensions swapped: transpose/permute, not "
+                          "view/reshape)", message=message)
     _fail(message, hint)
+
+
+def _differs(i, dims, want, got):
+    if dims:
+        return say("dimension {i} ({dim}) differs (expected {want}, got {got})", i=i,
+                   dim=dims[i], want=want, got=got)
+    return say("dimension {i} differs (expected {want}, got {got})", i=i, want=want, got=got)
+
+
+def not_a_tensor(name, actual):
+    """The message for a value that should have been a tensor."""
+    return say("{name} should be a tensor, got {kind}", name=name, kind=type(actual).__name__)
 
 
 def check_dtype(actual, expected, name="output", hint=None, quiet=False):
     """The tensor must have the expected dtype."""
     if not isinstance(actual, torch.Tensor):
-        _fail(f"{name} should be a tensor, got {type(actual).__name__}")
+        _fail(not_a_tensor(name, actual))
     if actual.dtype != expected:
-        _fail(f"{name}: expected dtype {expected}, got {actual.dtype}", hint)
-    _passed(f"{name} has dtype {expected}", quiet)
+        _fail(say("{name}: expected dtype {want}, got {got}", name=name, want=expected,
+                  got=actual.dtype), hint)
+    tick(say("{name} has dtype {dtype}", name=name, dtype=expected), quiet)
 
 
 def check_equal(actual, expected, name="value", hint=None, quiet=False):
@@ -187,21 +219,23 @@ def check_equal(actual, expected, name="value", hint=None, quiet=False):
     if isinstance(actual, torch.Tensor) or isinstance(expected, torch.Tensor):
         expected_t = torch.as_tensor(expected)
         if not isinstance(actual, torch.Tensor):
-            _fail(f"{name} should be a tensor, got {type(actual).__name__}", hint)
+            _fail(not_a_tensor(name, actual), hint)
         check_shape(actual, expected_t.shape, name=name, quiet=True)
         if not torch.equal(actual.cpu(), expected_t.to(actual.dtype).cpu()):
             wrong = (actual.cpu() != expected_t.to(actual.dtype).cpu()).nonzero()
             first = tuple(wrong[0].tolist())
-            _fail(f"{name}: {len(wrong)} of {actual.numel()} entries differ; the first at "
-                  f"index {first}: expected {expected_t[first].item()}, "
-                  f"got {actual.cpu()[first].item()}", hint)
-        _passed(f"{name} is right", quiet)
+            _fail(say("{name}: {wrong} of {total} entries differ; the first at index "
+                      "{index}: expected {want}, got {got}", name=name, wrong=len(wrong),
+                      total=actual.numel(), index=first, want=expected_t[first].item(),
+                      got=actual.cpu()[first].item()), hint)
+        tick(say("{name} is right", name=name), quiet)
         return
     if actual is None and expected is not None:
-        _fail(f"{name} is None: did the function forget to return its result?")
+        _fail(none_returned(name))
     if actual != expected:
-        _fail(f"{name}: expected {expected!r}, got {actual!r}", hint)
-    _passed(f"{name} = {expected!r}", quiet)
+        _fail(say("{name}: expected {want!r}, got {got!r}", name=name, want=expected,
+                  got=actual), hint)
+    tick(f"{name} = {expected!r}", quiet)
 
 
 def check_close(actual, expected, name="output", atol=1e-5, rtol=1e-4, hint=None,
@@ -212,43 +246,51 @@ def check_close(actual, expected, name="output", atol=1e-5, rtol=1e-4, hint=None
     (N, 1) result against an (N,) target is a mistake, not a match).
     """
     if actual is None:
-        _fail(f"{name} is None: did the function forget to return its result?")
+        _fail(none_returned(name))
     if isinstance(actual, (int, float)) and not isinstance(actual, bool):
         actual = torch.tensor(float(actual), dtype=torch.float64)
     if not isinstance(actual, torch.Tensor):
-        _fail(f"{name} should be a tensor or a number, got {type(actual).__name__}")
+        _fail(say("{name} should be a tensor or a number, got {kind}", name=name,
+                  kind=type(actual).__name__))
     expected = torch.as_tensor(expected)
     check_shape(actual, expected.shape, name=name, hint=hint, quiet=True)
     got = actual.detach().to("cpu", torch.float64)
     want = expected.detach().to("cpu", torch.float64)
     if torch.isnan(got).any() and not torch.isnan(want).any():
-        _fail(f"{name} contains NaN ({int(torch.isnan(got).sum())} entries); "
-              "look for log(0), 0/0 or exp overflow", hint)
+        _fail(say("{name} contains NaN ({count} entries); look for log(0), 0/0 or exp "
+                  "overflow", name=name, count=int(torch.isnan(got).sum())), hint)
     diff = (got - want).abs()
     diff = torch.where(torch.isnan(got) & torch.isnan(want), torch.zeros_like(diff), diff)
     allowed = atol + rtol * want.abs()
     if (diff > allowed).any():
         worst = int(torch.argmax(diff - allowed))
         index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), want.shape))
-        where = f" at index {index}" if want.dim() else ""
-        _fail(f"{name}: values differ; largest difference {diff.flatten()[worst].item():.6g}"
-              f"{where} (got {got.flatten()[worst].item():.6g}, expected "
-              f"{want.flatten()[worst].item():.6g}); tolerance {atol:g} + "
-              f"{rtol:g} * |expected|", hint)
-    _passed(f"{name} matches (largest difference {diff.max().item() if diff.numel() else 0:.2g})",
-            quiet)
+        fields = dict(name=name, diff=diff.flatten()[worst].item(),
+                      got=got.flatten()[worst].item(), want=want.flatten()[worst].item(),
+                      atol=atol, rtol=rtol, index=index)
+        if want.dim():
+            _fail(say("{name}: values differ; largest difference {diff:.6g} at index "
+                      "{index} (got {got:.6g}, expected {want:.6g}); tolerance {atol:g} + "
+                      "{rtol:g} * |expected|", **fields), hint)
+        _fail(say("{name}: values differ; largest difference {diff:.6g} (got {got:.6g}, "
+                  "expected {want:.6g}); tolerance {atol:g} + {rtol:g} * |expected|",
+                  **fields), hint)
+    tick(say("{name} matches (largest difference {diff:.2g})", name=name,
+             diff=diff.max().item() if diff.numel() else 0), quiet)
 
 
 def check_module(obj, name="model", quiet=False):
     """``obj`` must be an nn.Module whose ``__init__`` ran (so its parameters register)."""
     if obj is None:
-        _fail(f"{name} is None: did the function forget to return the model?")
+        _fail(say("{name} is None: did the function forget to return the model?",
+                  name=name))
     if not isinstance(obj, nn.Module):
-        _fail(f"{name} should be an nn.Module, got {type(obj).__name__}")
+        _fail(say("{name} should be an nn.Module, got {kind}", name=name,
+                  kind=type(obj).__name__))
     if "_parameters" not in obj.__dict__:
-        _fail(f"{name}: nn.Module.__init__ never ran",
-              "call super().__init__() first in your __init__")
-    _passed(f"{name} is an nn.Module", quiet)
+        _fail(say("{name}: nn.Module.__init__ never ran", name=name),
+              say("call super().__init__() first in your __init__"))
+    tick(say("{name} is an nn.Module", name=name), quiet)
 
 
 def recognised_hint(actual, mistakes, atol=1e-5, rtol=1e-4):
@@ -276,27 +318,31 @@ def check_predicted_shape(predicted, actual, name, rules, quiet=False):
     ints = isinstance(predicted, (tuple, list)) and all(
         isinstance(d, int) and not isinstance(d, bool) for d in predicted)
     if not ints:
-        _fail(f"{name} should be a tuple of ints, like (2, 3), got {predicted!r}")
+        _fail(say("{name} should be a tuple of ints, like (2, 3), got {got!r}", name=name,
+                  got=predicted))
     predicted = tuple(predicted)
     if len(predicted) != len(actual):
-        _fail(f"{name}: you wrote {len(predicted)} dimensions, the tensor has "
-              f"{len(actual)}", "one dimension per line of this list: "
-              + "; ".join(label for label, _ in rules))
+        _fail(say("{name}: you wrote {got} dimensions, the tensor has {want}", name=name,
+                  got=len(predicted), want=len(actual)),
+              say("one dimension per line of this list: {labels}",
+                  labels="; ".join(label for label, _ in rules)))
     for i, (got, want) in enumerate(zip(predicted, actual)):
         label, rule = rules[i]
         if got != want:
-            _fail(f"{name}: dimension {i} ({label}) is not {got}", rule)
-    _passed(f"{name}: {_fmt_shape(actual)}, predicted right", quiet)
+            _fail(say("{name}: dimension {i} ({label}) is not {got}", name=name, i=i,
+                      label=label, got=got), rule)
+    tick(say("{name}: {shape}, predicted right", name=name, shape=fmt_shape(actual)),
+         quiet)
 
 
 def check_predicted_value(predicted, actual, name, rule, quiet=False):
     """A number the student wrote down before running anything; a wrong one fails with
     the rule that decides it, not with the right number."""
     if not isinstance(predicted, int) or isinstance(predicted, bool):
-        _fail(f"{name} should be an int, got {predicted!r}")
+        _fail(say("{name} should be an int, got {got!r}", name=name, got=predicted))
     if predicted != actual:
-        _fail(f"{name} is not {predicted}", rule)
-    _passed(f"{name} = {actual}, predicted right", quiet)
+        _fail(say("{name} is not {got}", name=name, got=predicted), rule)
+    tick(say("{name} = {value}, predicted right", name=name, value=actual), quiet)
 
 
 def check_predicted_keys(predicted, actual, name, rule, quiet=False):
@@ -310,17 +356,18 @@ def check_predicted_keys(predicted, actual, name, rule, quiet=False):
     strings = isinstance(predicted, (list, tuple, set, frozenset)) and all(
         isinstance(key, str) for key in predicted)
     if not strings:
-        _fail(f"{name} should be a list or a set of strings, like ['w', 'fc.bias'], got "
-              f"{predicted!r}")
+        _fail(say("{name} should be a list or a set of strings, like ['w', 'fc.bias'], got "
+                  "{got!r}", name=name, got=predicted))
     actual = [str(key) for key in actual]
     seen = set()
     for key in predicted:
         if key in seen:
-            _fail(f"{name} names {key!r} twice: a key appears once")
+            _fail(say("{name} names {key!r} twice: a key appears once", name=name, key=key))
         seen.add(key)
     for key in sorted(seen):
         if key not in actual:
-            _fail(f"{name}: there is no {key!r}", rule)
+            _fail(say("{name}: there is no {key!r}", name=name, key=key), rule)
     if seen != set(actual):
-        _fail(f"{name} leaves out names that are there", rule)
-    _passed(f"{name}: the {len(actual)} names, predicted right", quiet)
+        _fail(say("{name} leaves out names that are there", name=name), rule)
+    tick(say("{name}: the {count} names, predicted right", name=name, count=len(actual)),
+         quiet)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nncourse.checks import CheckFailure, _fmt_shape, _passed
+from nncourse.checks import CheckFailure, fmt_shape, tick
 from nncourse.convpool import layer_formula
 from nncourse.diagnose_activations import check_or_name
 
@@ -48,17 +48,17 @@ def shape_story(layers, input_shape):
     """
     layers = list(layers.children()) if isinstance(layers, nn.Sequential) else list(layers)
     x = torch.zeros(1, *input_shape)
-    lines = [f"input {_fmt_shape(tuple(x.shape))}"]
+    lines = [f"input {fmt_shape(tuple(x.shape))}"]
     with torch.no_grad():
         for layer in layers:
             before = tuple(x.shape)
             try:
                 x = layer(x)
             except RuntimeError as err:
-                lines.append(f"{_describe(layer)} fails on {_fmt_shape(before)}: "
+                lines.append(f"{_describe(layer)} fails on {fmt_shape(before)}: "
                              f"{str(err).splitlines()[0]}")
                 return "\n".join(lines)
-            line = f"{_describe(layer)} -> {_fmt_shape(tuple(x.shape))}"
+            line = f"{_describe(layer)} -> {fmt_shape(tuple(x.shape))}"
             if _sized(layer):
                 formulas = [f"{SPATIAL[i]}: {layer_formula(layer, before[2 + i], i)}"
                             for i in range(len(before) - 2)]
@@ -93,11 +93,11 @@ def check_in_features(linear, body, input_shape, name="fc", quiet=False):
         raise CheckFailure(
             f"{name}.in_features is {linear.in_features}, but the layers before it leave "
             f"{wanted} features per sample for an input of shape "
-            f"{_fmt_shape(tuple(input_shape))}. The dry run:\n"
+            f"{fmt_shape(tuple(input_shape))}. The dry run:\n"
             + shape_story(list(body.children()) + [nn.Flatten()]
                           if isinstance(body, nn.Sequential) else [body, nn.Flatten()],
                           input_shape))
-    _passed(f"{name}.in_features = {wanted}", quiet)
+    tick(f"{name}.in_features = {wanted}", quiet)
 
 
 def check_batch_independent(fn, X, name="output", quiet=False):
@@ -118,7 +118,7 @@ def check_batch_independent(fn, X, name="output", quiet=False):
                                + (f"\nHint: {FLATTENED_BATCH}" if merged else "")) from None
         if out.shape[0] != X.shape[0]:
             merged = out.dim() == 1 or out.shape[0] == 1
-            raise CheckFailure(f"{name} has shape {_fmt_shape(tuple(out.shape))} for a batch "
+            raise CheckFailure(f"{name} has shape {fmt_shape(tuple(out.shape))} for a batch "
                                f"of {X.shape[0]}: dimension 0 should be the batch."
                                + (f"\nHint: {FLATTENED_BATCH}" if merged else ""))
         changed = X.clone()
@@ -129,7 +129,7 @@ def check_batch_independent(fn, X, name="output", quiet=False):
         raise CheckFailure(f"{name}: changing the last sample of the batch changed the "
                            f"output of the other samples (by up to {others:.3g}): the "
                            f"samples are mixed.\nHint: {FLATTENED_BATCH}")
-    _passed(f"{name}: each sample's output depends on that sample only", quiet)
+    tick(f"{name}: each sample's output depends on that sample only", quiet)
 
 
 def checked_call(fn, *args, name=None, hint=None):
@@ -178,15 +178,15 @@ def check_reshaped(out, expected, name="output", mistakes=None, quiet=False):
     if out.shape != expected.shape:
         found = [label for label, shape in (mistakes or {}).items()
                  if shape is not None and tuple(shape) == tuple(out.shape)]
-        message = (f"{name}: expected shape {_fmt_shape(tuple(expected.shape))}, got "
-                   f"{_fmt_shape(tuple(out.shape))}")
+        message = (f"{name}: expected shape {fmt_shape(tuple(expected.shape))}, got "
+                   f"{fmt_shape(tuple(out.shape))}")
         if found:
             message += "\nKnown mistake: " + "; or ".join(found)
         raise CheckFailure(message)
     if not torch.equal(out.detach().cpu(), expected.cpu()):
         raise CheckFailure(f"{name}: the shape is right but the values are not where "
                            "they should be: a reshape keeps the order of the values")
-    _passed(f"{name} has shape {_fmt_shape(tuple(out.shape))} and the right values", quiet)
+    tick(f"{name} has shape {fmt_shape(tuple(out.shape))} and the right values", quiet)
 
 
 def flatten_mistakes(x, start_dim=1, end_dim=-1):
@@ -252,8 +252,8 @@ def check_linear_on_channels(out, x, layer, name="linear_on_channels(x, layer)",
         expected = expected + b[None, :, None, None]
     if isinstance(out, torch.Tensor) and tuple(out.shape) == (n, h, w, W.shape[0]) != tuple(
             expected.shape):
-        raise CheckFailure(f"{name}: expected shape {_fmt_shape(tuple(expected.shape))}, "
-                           f"got {_fmt_shape(tuple(out.shape))}\nKnown mistake: the "
+        raise CheckFailure(f"{name}: expected shape {fmt_shape(tuple(expected.shape))}, "
+                           f"got {fmt_shape(tuple(out.shape))}\nKnown mistake: the "
                            "channels are still last, (N, H, W, C_out): move them back to "
                            "dimension 1")
     mistakes = {

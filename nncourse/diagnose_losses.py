@@ -22,7 +22,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from nncourse.checks import CheckFailure, _passed, check_close, values_match
+from nncourse.checks import CheckFailure, tick, check_close, values_match
 from nncourse.forbid import forbidden
 
 SOFTMAX_BEFORE_CE = ("softmax was applied before cross-entropy: the loss takes raw logits "
@@ -150,7 +150,7 @@ def check_class_targets(y, expected, name="targets", quiet=False):
         raise CheckFailure(f"{name}: {len(wrong)} of {len(y)} labels differ; the first at "
                            f"index {first}: expected {int(expected[first])}, got "
                            f"{int(y[first])}")
-    _passed(f"{name}: class indices of shape ({len(y)},), dtype torch.long", quiet)
+    tick(f"{name}: class indices of shape ({len(y)},), dtype torch.long", quiet)
 
 
 # ----------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def check_cross_entropy(actual, logits, y, name="loss", weight=None, ignore_inde
     expected = F.cross_entropy(logits, y, weight=weight, ignore_index=ignore_index,
                                label_smoothing=label_smoothing, reduction=reduction)
     if _matches(actual, expected, atol, rtol):
-        _passed(f"{name} matches nn.CrossEntropyLoss", quiet)
+        tick(f"{name} matches nn.CrossEntropyLoss", quiet)
         return
     if not torch.isfinite(_as_float64(actual)).all():
         # named only when softmax(...).log() does overflow on these logits
@@ -307,7 +307,7 @@ def check_regression_loss(actual, pred, target, kind="mse", reduction="mean", na
     pred = pred.detach()
     expected = loss(pred, target, reduction=reduction)
     if _matches(actual, expected, atol, rtol):
-        _passed(f"{name} matches the {kind.upper()} loss with reduction={reduction!r}", quiet)
+        tick(f"{name} matches the {kind.upper()} loss with reduction={reduction!r}", quiet)
         return
     mistake = _known_mistake(actual, regression_mistakes(pred, target, kind, reduction),
                              atol, rtol)
@@ -322,7 +322,7 @@ def check_cross_entropy_grad(actual, logits, y, name="gradient", atol=1e-6, rtol
     with torch.enable_grad():
         (expected,) = torch.autograd.grad(F.cross_entropy(z, y), z)
     if _matches(actual, expected, atol, rtol):
-        _passed(f"{name} matches autograd", quiet)
+        tick(f"{name} matches autograd", quiet)
         return
     mistake = _known_mistake(actual, cross_entropy_grad_mistakes(logits, y), atol, rtol)
     _fail_with(actual, expected, name, atol, rtol, mistake)
@@ -430,7 +430,7 @@ def check_initial_expected(expected, num_classes, y, name="expected", quiet=Fals
     if isinstance(expected, bool) or not isinstance(expected, (int, float)):
         raise CheckFailure(f"{name} should be a Python float, got {type(expected).__name__}")
     if math.isclose(expected, want, rel_tol=1e-6, abs_tol=1e-6):
-        _passed(f"{name} = ln({num_classes}) = {want:.6f}", quiet)
+        tick(f"{name} = ln({num_classes}) = {want:.6f}", quiet)
         return
     seen = len(torch.unique(y))
     mistakes = {
@@ -514,7 +514,7 @@ def check_distillation_loss(actual, student_logits, teacher_logits, T, name="los
     actual = _as_tensor(actual, name)
     expected = distillation_value(student_logits.detach(), teacher_logits, T)
     if _matches(actual, expected, atol, rtol):
-        _passed(f"{name} matches T**2 * KL(teacher || student) at T = {T:g}", quiet)
+        tick(f"{name} matches T**2 * KL(teacher || student) at T = {T:g}", quiet)
         return
     mistake = _known_mistake(actual, distillation_mistakes(student_logits, teacher_logits,
                                                            T), atol, rtol)
@@ -574,7 +574,7 @@ def check_predicted_divisor(predicted, weight, y, ignore_index=-100, name="divis
     mean = F.cross_entropy(logits, y, weight=w, ignore_index=ignore_index)
     actual = int(round(float(total / mean)))
     if predicted == actual:
-        _passed(f"{name} = {actual}, predicted right", quiet)
+        tick(f"{name} = {actual}, predicted right", quiet)
         return
     kept = y != ignore_index
     known = [(len(y), "that counts every sample, the ignored ones too, and leaves out the "
@@ -599,7 +599,7 @@ def check_predicted_kl_ratio(predicted, shape, name="kl_ratio", quiet=False):
         mean = F.kl_div(log_q, p, reduction="mean")
     actual = int(round(float(F.kl_div(log_q, p, reduction="batchmean") / mean)))
     if predicted == actual:
-        _passed(f"{name} = {actual}, predicted right", quiet)
+        tick(f"{name} = {actual}, predicted right", quiet)
         return
     n = shape[0]
     known = [(n, "that is the batch size: 'batchmean' already divides by it"),

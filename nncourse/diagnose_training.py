@@ -19,7 +19,7 @@ import math
 import torch
 from torch import nn
 
-from nncourse.checks import CheckFailure, _passed
+from nncourse.checks import CheckFailure, tick
 from nncourse.watching import watches_student_code
 
 # What the watcher writes down, one entry per event.
@@ -254,7 +254,7 @@ def check_training_loop(train_fn, net, loader, loss_fn, optimizer, *args,
         result = _as_number(result, name)
         _check_mean(result, values, sizes, name, rtol)
         summary = f"mean loss {result:.4f}"
-    _passed(f"{name}: zero_grad, backward and step in the right order; {summary}", quiet)
+    tick(f"{name}: zero_grad, backward and step in the right order; {summary}", quiet)
     return result
 
 
@@ -297,7 +297,7 @@ def check_evaluation(eval_fn, net, *args, name="evaluate", quiet=False):
     problems = eval_problems(seen["modes"], seen["training_after"], training_before=True)
     if problems:
         _raise(problems, f"{name} runs, but it has a mistake")
-    _passed(f"{name}: eval mode, no autograd, training mode restored", quiet)
+    tick(f"{name}: eval mode, no autograd, training mode restored", quiet)
     return result
 
 
@@ -513,7 +513,7 @@ def check_step_function(step_fn, optimizer_cls, hyper, num_steps=12, seed=0,
                     f"{name} with {_settings(hyper)}: after step {step} of {num_steps} the "
                     f"{pname} differs from {optimizer_cls.__name__}'s; largest difference "
                     f"{worst:.3g}, tolerance {atol:g} + {rtol:g} * |expected|{hint}")
-    _passed(f"{name} matches torch.optim.{optimizer_cls.__name__} over {num_steps} steps "
+    tick(f"{name} matches torch.optim.{optimizer_cls.__name__} over {num_steps} steps "
             f"({_settings(hyper)})", quiet)
 
 
@@ -578,7 +578,7 @@ def check_param_groups(optimizer, net, lr, weight_decay, momentum=None, quiet=Fa
                                                      momentum):
             raise CheckFailure(f"group {k}: momentum is {groups[k].get('momentum')}, "
                                f"expected {momentum}")
-    _passed(f"{len(wanted[0])} parameters decayed, {len(wanted[1])} not; lr {lr:g}", quiet)
+    tick(f"{len(wanted[0])} parameters decayed, {len(wanted[1])} not; lr {lr:g}", quiet)
 
 
 # ----------------------------------------------------------------------------------------
@@ -687,7 +687,7 @@ def check_same_steps(net, make_run, num_steps, losses=None, name="train_steps", 
         if not math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
             raise CheckFailure(f"{name}: the loss returned for step {k} is {got:.6g}; the "
                                f"loss of that step in the test's run is {want:.6g}")
-    _passed(f"{name}: the same weights as the loop described, after {num_steps} steps", quiet)
+    tick(f"{name}: the same weights as the loop described, after {num_steps} steps", quiet)
 
 
 def schedule_hint(lrs, expected, batches_per_epoch):
@@ -741,7 +741,7 @@ def check_same_fit(net, losses, make_run, num_epochs, lr, name="fit", atol=1e-5,
         raise CheckFailure(f"{name}: the loss of epoch {e} is {got:.6g}, but the mean "
                            f"training loss of that epoch over its samples is {want:.6g} "
                            "in the test's run" + (f"\nHint: {known}" if known else ""))
-    _passed(f"{name}: the same weights and epoch losses as the recipe, after {num_epochs} "
+    tick(f"{name}: the same weights and epoch losses as the recipe, after {num_epochs} "
             "epochs", quiet)
 
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nncourse.checks import CheckFailure, _fmt_shape, _passed
+from nncourse.checks import CheckFailure, fmt_shape, tick
 from nncourse.watching import watches_student_code
 
 
@@ -54,8 +54,8 @@ def _compare(got, want, what):
     if not isinstance(got, torch.Tensor):
         _fail(f"{what}: the layer returned a {type(got).__name__}, not a tensor")
     if got.shape != want.shape:
-        _fail(f"{what}: output shape {_fmt_shape(tuple(got.shape))}, expected "
-              f"{_fmt_shape(tuple(want.shape))}")
+        _fail(f"{what}: output shape {fmt_shape(tuple(got.shape))}, expected "
+              f"{fmt_shape(tuple(want.shape))}")
     diff = (got.detach().double() - want.double()).abs()
     if diff.max() > 1e-4 + 1e-4 * want.abs().max():
         _fail(f"{what}: the values differ (largest difference {diff.max().item():.4g})")
@@ -67,16 +67,16 @@ def _check_conv(layer, name, c_in, c_out, x):
         _fail(f"{name} should be a 2-d convolution (a weight of shape (out, in, kH, kW)), "
               f"got {type(layer).__name__}")
     if tuple(weight.shape) != (c_out, c_in, 5, 5):
-        _fail(f"{name}.weight has shape {_fmt_shape(tuple(weight.shape))}; the table asks "
+        _fail(f"{name}.weight has shape {fmt_shape(tuple(weight.shape))}; the table asks "
               f"for {c_in} input channels, {c_out} output channels and a 5x5 kernel: "
-              f"{_fmt_shape((c_out, c_in, 5, 5))}")
+              f"{fmt_shape((c_out, c_in, 5, 5))}")
     bias = getattr(layer, "bias", None)
     if bias is None:
         _fail(f"{name} has no bias; Conv2d has one unless bias=False is asked for")
     want = F.conv2d(x, weight.detach(), bias.detach(), padding=2)
     with torch.no_grad():
         got = layer(x)
-    _compare(got, want, f"{name} on an input of shape {_fmt_shape(tuple(x.shape))} "
+    _compare(got, want, f"{name} on an input of shape {fmt_shape(tuple(x.shape))} "
              "(a 5x5 convolution with padding 2 keeps the height and the width)")
     return want
 
@@ -85,7 +85,7 @@ def _check_pool(layer, name, x):
     want = F.max_pool2d(x, 2)
     with torch.no_grad():
         got = layer(x)
-    _compare(got, want, f"{name} on an input of shape {_fmt_shape(tuple(x.shape))} "
+    _compare(got, want, f"{name} on an input of shape {fmt_shape(tuple(x.shape))} "
              "(a 2x2 max-pool halves the height and the width, rounding down)")
     return want
 
@@ -95,8 +95,8 @@ def _check_linear(layer, name, n_in, n_out, x):
     if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
         _fail(f"{name} should be a Linear layer, got {type(layer).__name__}")
     if tuple(weight.shape) != (n_out, n_in):
-        _fail(f"{name}.weight has shape {_fmt_shape(tuple(weight.shape))}, expected "
-              f"{_fmt_shape((n_out, n_in))}: {n_in} input features, {n_out} outputs")
+        _fail(f"{name}.weight has shape {fmt_shape(tuple(weight.shape))}, expected "
+              f"{fmt_shape((n_out, n_in))}: {n_in} input features, {n_out} outputs")
     if bias is None:
         _fail(f"{name} has no bias; Linear has one unless bias=False is asked for")
     want = F.linear(x, weight.detach(), bias.detach())
@@ -147,7 +147,7 @@ def check_cifar10_layers(net, channels=(32, 32, 64), hidden=64, num_classes=10,
     with torch.no_grad():
         got = net(X)
     _compare(got, want, f"{name} on a batch of shape (3, 3, 32, 32)")
-    _passed(f"{name}: every layer computes what the table says", quiet)
+    tick(f"{name}: every layer computes what the table says", quiet)
 
 
 # ----------------------------------------------------------------------------------------
@@ -184,4 +184,4 @@ def check_no_graph(seen, name="the function", quiet=False):
     if any(seen["grad_modes"]):
         _fail(f"{name} ran the model with autograd on, so its layers recorded an "
               "autograd graph; run the model inside torch.no_grad()")
-    _passed(f"{name} runs the model without building an autograd graph", quiet)
+    tick(f"{name} runs the model without building an autograd graph", quiet)

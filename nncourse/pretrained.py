@@ -215,7 +215,7 @@ def check_beats_scratch(model, classes, seed, num_epochs, init_seed, margin=TRAN
                         quiet=False):
     """Fine-tune ``model`` on the digits ``classes``; its accuracy must beat a network
     trained from scratch with the same budget by ``margin``. Returns the accuracy."""
-    from nncourse.checks import CheckFailure, _passed
+    from nncourse.checks import CheckFailure, tick
 
     classes = tuple(classes)
     acc = fine_tune(model, classes, seed, num_epochs)
@@ -224,7 +224,7 @@ def check_beats_scratch(model, classes, seed, num_epochs, init_seed, margin=TRAN
         raise CheckFailure(f"after {num_epochs} epochs of fine-tuning the accuracy is "
                            f"{acc:.3f}, not clearly above the {scratch:.3f} of the same "
                            f"network trained from scratch (by {margin})")
-    _passed(f"fine-tuned {acc:.2f} vs scratch {scratch:.2f}", quiet)
+    tick(f"fine-tuned {acc:.2f} vs scratch {scratch:.2f}", quiet)
     return acc
 
 
@@ -240,7 +240,7 @@ def check_transfer(model, pretrained, state_before, num_classes, name="transfer"
     ``pretrained`` (whose state was ``state_before`` and must stay so) with a fresh
     ``classifier[6]`` of ``num_classes`` outputs, its features frozen and every other
     parameter trainable. Says which property fails, and names the parameter."""
-    from nncourse.checks import _passed, check_module
+    from nncourse.checks import tick, check_module
 
     check_module(model, f"{name}(pretrained, {num_classes})", quiet=True)
     if model is pretrained:
@@ -290,7 +290,7 @@ def check_transfer(model, pretrained, state_before, num_classes, name="transfer"
     if frozen:
         _fail(f"{', '.join(frozen)} of the new model {'is' if len(frozen) == 1 else 'are'} "
               "frozen: only the features are frozen, the classifier keeps learning")
-    _passed(f"a copy with the pretrained weights, a fresh {num_classes}-class head, the "
+    tick(f"a copy with the pretrained weights, a fresh {num_classes}-class head, the "
             "features frozen and the classifier trainable", quiet)
 
 

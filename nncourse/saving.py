@@ -78,7 +78,7 @@ def check_state_file(path, net, name="save_state", quiet=False):
     """The file at ``path`` must hold ``net``'s state: every parameter and buffer by its
     name, equal to the model's, loadable with ``weights_only=True``. Returns what it
     holds."""
-    from nncourse.checks import CheckFailure, _passed
+    from nncourse.checks import CheckFailure, tick
 
     saved = load_weights_only(path, f"the file {name} wrote")
     if not isinstance(saved, dict):
@@ -104,7 +104,7 @@ def check_state_file(path, net, name="save_state", quiet=False):
         if not isinstance(value, torch.Tensor) or value.shape != tensor.shape or \
                 not torch.equal(value, tensor):
             raise CheckFailure(f"the saved {key} differs from the model's")
-    _passed(f"{len(state)} entries saved by name, loadable with weights_only=True", quiet)
+    tick(f"{len(state)} entries saved by name, loadable with weights_only=True", quiet)
     return saved
 
 

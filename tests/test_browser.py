@@ -16,6 +16,7 @@ Screenshots of each step are left in the test's temporary folder.
 """
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -350,7 +351,25 @@ def test_a_chinese_exercise_in_a_chinese_jupyterlab(browser_page, chinese_lab, t
     page.locator(".lm-MenuBar-itemLabel", has_text="\u6587\u4ef6").first.wait_for()  # 文件
     # the exercise's text in Chinese, its code as in English
     page.locator(".jp-MarkdownOutput h2", has_text="\u7ec3\u4e60 1").first.wait_for()  # 练习 1
+    # a wrong answer first: run it, and the check says what is wrong, in Chinese
     answer = _cell(page, "class TwoLayerNet")
+    answer.locator(".cm-content").click()
+    page.keyboard.press("ControlOrMeta+a")
+    wrong = ANSWER.replace("nn.Linear(hidden, out_features)", "nn.Linear(hidden, hidden)")
+    assert wrong != ANSWER
+    page.keyboard.insert_text(wrong)
+    page.locator(".lm-MenuBar-itemLabel", has_text="\u8fd0\u884c").first.click()  # 运行
+    page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel",
+                 has_text="\u8fd0\u884c\u6240\u6709\u5355\u5143\u683c").first.click()
+    failure = _cell(page, "TwoLayerNet(20, 16, 4)").locator(
+        ".jp-OutputArea-output", has_text="CheckFailure")
+    failure.wait_for(timeout=RUN_ALL_S * 1000)
+    failure.scroll_into_view_if_needed()
+    _shot(page, tmp_path, "07-chinese-check-message")
+    said = failure.inner_text()
+    assert re.search(r"[\u4e00-\u9fff]", said) and "expected" not in said, said
+    assert "(128, 4)" in said and "(128, 16)" in said, said
+    # then the right answer, saved and validated
     answer.locator(".cm-content").click()
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.insert_text(ANSWER)
@@ -358,7 +377,7 @@ def test_a_chinese_exercise_in_a_chinese_jupyterlab(browser_page, chinese_lab, t
     page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
     verdict = page.locator("#validation-message")
     verdict.wait_for(timeout=VALIDATE_S * 1000)
-    _shot(page, tmp_path, "07-chinese-validated")
+    _shot(page, tmp_path, "08-chinese-validated")
     text = verdict.inner_text()
     assert "count_parameters(nn.Linear(20, 4))" in text       # exercise 2 is still blank
     assert "TwoLayerNet(20, 16, 4)" not in text                # exercise 1 passes

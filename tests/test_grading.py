@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -75,6 +76,7 @@ def build_class(folder):
     add("mutant", "ok", None, nb=mutant)
     # the reference answers in the Chinese student copy
     add("chinese", "ok", MAX, nb=sample_submissions(AID)["reference-zh_CN"][NB])
+    add("chinese-mutant", "ok", None, nb=sample_submissions(AID)["mutant-1-zh_CN"][NB])
 
     # bad input
     add("garbage", "unreadable", 0, raw=b"\x89PNG\r\n\x1a\n not a notebook at all")
@@ -215,7 +217,7 @@ def test_every_student_has_a_row(batch):
 
 
 @pytest.mark.parametrize("student", [
-    "reference", "blank", "mutant", "chinese", "garbage", "trailing-comma", "nbformat3",
+    "reference", "blank", "mutant", "chinese", "chinese-mutant", "garbage", "trailing-comma", "nbformat3",
     "stripped-metadata", "duplicated-cells", "deleted-test", "deleted-test-blank",
     "retyped-cells", "edited-tests", "renamed", "extra-files", "empty-folder",
     "infinite-loop", "stubborn-loop", "slow-notebook", "os-exit", "sys-exit",
@@ -243,7 +245,7 @@ def test_mutant_loses_points_and_cells_add_up(batch):
 
 
 def test_clean_submissions_have_no_flags(batch):
-    for student in ("reference", "blank", "mutant", "chinese"):
+    for student in ("reference", "blank", "mutant", "chinese", "chinese-mutant"):
         assert _row(batch, student)["flags"] == ""
 
 
@@ -332,6 +334,31 @@ def test_feedback_speaks_the_language_of_the_notebook(batch):
     assert f"（得分：{MAX:.1f} / {MAX:.1f}）" in chinese and "练习 1" in chinese
     assert "(Score:" not in chinese and "Test cell</a>" not in chinese
     assert f"(Score: {MAX:.1f} / {MAX:.1f})" in english and "练习" not in english
+
+
+def _feedback(batch, student):
+    return (batch["out"] / "feedback" / student / AID / f"{AID}.html").read_text()
+
+
+def test_checks_speak_the_language_of_the_notebook(batch):
+    """The same wrong answer, handed in English and in Chinese: the same scores, cell by
+    cell, and the checks' words (passed lines and the failure) in each one's language."""
+    english, chinese = _row(batch, "mutant"), _row(batch, "chinese-mutant")
+    assert {k: v for k, v in english.items() if k.endswith("_test")} == \
+        {k: v for k, v in chinese.items() if k.endswith("_test")}
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    failure = re.compile(r"CheckFailure</span>(.{0,600})", re.S)
+    ticks = re.compile(r"\u2713 ([^\n<]*)")
+    for student, speaks_chinese in (("mutant", False), ("chinese-mutant", True),
+                                    ("reference", False), ("chinese", True)):
+        html = _feedback(batch, student)
+        found = ticks.findall(html)
+        assert found, student
+        assert all(bool(cjk.search(line)) == speaks_chinese for line in found
+                   if re.search("[A-Za-z]{3} [a-z]{3}", line) or cjk.search(line)), found
+        if "mutant" in student:
+            said = failure.findall(html)
+            assert said and bool(cjk.search(said[0])) == speaks_chinese, said
 
 
 def test_report_has_plots(batch):

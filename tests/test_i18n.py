@@ -13,13 +13,16 @@ import re
 
 import nbformat
 import pytest
+import torch
 
+from autograders import i18n_messages
 from autograders import NOTEBOOKS, RELEASE, SOURCE, assignments
 from autograders.i18n import (TRANSLATED, build, catalogue_path, check_entry,
                               english_notebooks, glossary, kept_parts, language_of,
                               load_catalogue, localise_feedback, markdown_cells,
                               out_of_date, status)
 from autograders.leaks import public_lines, secret_lines
+from nncourse import messages
 
 LANGUAGE = "zh_CN"
 ROOT_ZH = TRANSLATED / LANGUAGE
@@ -147,3 +150,115 @@ def test_feedback_labels_are_those_nbgrader_renders():
         '<span class="nbgrader-label">学生的答案</span>'
         '得分：0.0 / 2.0 <a href="#top">（回到顶部）</a>')
     assert localise_feedback(html, "en") == html
+
+
+# ----------------------------------------------------------------------------------------
+# Messages: what the checks, the diagnostics and the grader say (nncourse.messages)
+
+
+def test_every_message_is_said_through_say_and_translated():
+    """No English prose outside say() in the modules and test cells that speak to a
+    student or an instructor; every template has a translation with the same fields."""
+    problems = i18n_messages.problems(LANGUAGE)
+    assert not problems, (f"{len(problems)} messages need work "
+                          "(`python -m autograders i18n status`):\n"
+                          + "\n".join(problems[:40]))
+
+
+def test_the_message_catalogues_and_the_package_catalogue_are_up_to_date():
+    said, _ = i18n_messages.messages()
+    assert len(said) > 300
+    for origin in i18n_messages.origins():
+        path = i18n_messages.catalogue_path(LANGUAGE, origin)
+        assert path.exists() and path.read_text() == i18n_messages.catalogue_text(
+            LANGUAGE, origin, said), f"run `python -m autograders i18n extract`: {path}"
+    locale = messages.LOCALE / f"{LANGUAGE}.json"
+    assert locale.read_text(encoding="utf-8") == i18n_messages.locale_text(LANGUAGE), \
+        "run `python -m autograders i18n build` and commit nncourse/locale"
+
+
+def test_the_finder_sees_prose_outside_say():
+    code = '''
+def f(x):
+    """Docstrings are for authors: not messages."""
+    name = "the output"                       # prose: flagged
+    hint = say("did you mean {k}?", k=x)      # a template
+    bad = say(f"got {x} instead")             # not one plain string
+    parser.add_argument("--n", help="how many of them")   # help text: English
+    return f"{x} is not right", "NCHW", "ok"  # the f-string is flagged
+'''
+    templates, loose = i18n_messages.scan(code)
+    assert templates == [(5, "did you mean {k}?")]
+    assert [line for line, _ in loose] == [4, 6, 8]
+    assert i18n_messages.fields_of("{a:.2f} and {b!r} {{literal}}") == [("a", ".2f"),
+                                                                          ("b", "")]
+
+
+@pytest.fixture
+def clean_language(monkeypatch, tmp_path):
+    monkeypatch.delenv("NNCOURSE_LANG", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    messages.set_language(None)
+    yield tmp_path
+    messages.set_language(None)
+
+
+def _notebook(path, language=None):
+    nb = nbformat.v4.new_notebook()
+    if language:
+        nb.metadata["nncourse"] = {"language": language}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_language_is_the_graders_then_the_environments_then_the_notebooks(
+        clean_language, monkeypatch):
+    folder = clean_language
+    assert messages.language() == "en"
+    zh = _notebook(folder / "zh.ipynb", LANGUAGE)
+    assert messages.language() == LANGUAGE             # validate: the notebook's folder
+    _notebook(folder / "en.ipynb")
+    assert messages.language() == "en"                 # two languages here: not told
+    monkeypatch.setenv("JPY_SESSION_NAME", str(zh))    # JupyterLab names the notebook
+    assert messages.language() == LANGUAGE
+    monkeypatch.setenv("JPY_SESSION_NAME", "some/folder/zh.ipynb")   # an API path
+    assert messages.language() == LANGUAGE
+    monkeypatch.setenv("NNCOURSE_LANG", "en_US.UTF-8")
+    assert messages.language() == "en"
+    monkeypatch.setenv("NNCOURSE_LANG", "zh")
+    assert messages.language() == LANGUAGE
+    messages.set_language("en")                        # the grader's word is final
+    assert messages.language() == "en"
+
+
+def test_a_check_fails_and_passes_in_chinese(clean_language, capsys):
+    from nncourse.checks import CheckFailure, check_close, check_shape
+    messages.set_language(LANGUAGE)
+    with pytest.raises(CheckFailure) as err:
+        check_shape(torch.zeros(2, 3), (2, 4), name="net(x)")
+    text = str(err.value)
+    assert "net(x)" in text and "(2, 4)" in text and "(2, 3)" in text
+    assert re.search(r"[\u4e00-\u9fff]", text) and "expected" not in text
+    check_close(torch.ones(2), torch.ones(2), name="loss")
+    assert re.search(r"\u2713 loss.*[\u4e00-\u9fff]", capsys.readouterr().out)
+    messages.set_language("en")
+    with pytest.raises(CheckFailure, match=r"net\(x\): expected shape \(2, 4\), got"):
+        check_shape(torch.zeros(2, 3), (2, 4), name="net(x)")
+
+
+def test_a_template_without_translation_is_said_in_english(clean_language):
+    assert messages.say_in(LANGUAGE, "no such template {n}", n=3) == "no such template 3"
+    assert messages.say_in("fr", "a {n}", n=1) == "a 1"
+
+
+def test_the_report_speaks_the_instructors_language(tmp_path):
+    from autograders.report import write_report
+    rows = [{"student_id": "s1", "assignment": "ch01_module", "score": "2.0",
+             "max_score": "12.0", "status": "ok", "flags": "", "cells": {}}]
+    state = {"rows": {}, "last_run": {"sandbox": True}}
+    write_report(tmp_path / "zh.html", rows, {}, state, LANGUAGE)
+    write_report(tmp_path / "en.html", rows, {}, state)
+    zh, en = (tmp_path / "zh.html").read_text(), (tmp_path / "en.html").read_text()
+    assert "<title>评分报告</title>" in zh and "lang='zh-CN'" in zh and "已评分；没有异常" in zh
+    assert "<title>Grading report</title>" in en and not re.search(r"[\u4e00-\u9fff]", en)
