@@ -33,10 +33,13 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograders import RELEASE, ROOT, SOURCE
+from autograders.settings import add_arguments as add_setting_arguments
+from autograders.settings import from_args as settings_from_args
+from autograders.settings import setting
 
 # The GECOS field of accounts made here: an account without it is never changed.
 ACCOUNT_TAG = "nn-course hub demo account"
@@ -45,25 +48,21 @@ PROXY_PACKAGE = "configurable-http-proxy@5"
 STUDENT_CONFIG = ROOT / "jupyter" / "student"
 
 
-def _setting(default, help, flag=None, **argparse_kw):
-    return field(default=default, metadata={"help": help, "flag": flag, **argparse_kw})
-
-
 @dataclass
 class HubSettings:
-    state: str = _setting(str(ROOT / ".hub"), "folder of the hub's database, the homes, "
+    state: str = setting(str(ROOT / ".hub"), "folder of the hub's database, the homes, "
                           "the exchange and the passwords (default: .hub)", "--state")
-    ip: str = _setting("127.0.0.1", "address the hub listens on (default: %(default)s)",
+    ip: str = setting("127.0.0.1", "address the hub listens on (default: %(default)s)",
                        "--ip")
-    port: int = _setting(8000, "port of the hub (default: %(default)s)", "--port",
+    port: int = setting(8000, "port of the hub (default: %(default)s)", "--port",
                          type=int)
-    prefix: str = _setting("nnc-", "start of every account name (default: %(default)s)",
+    prefix: str = setting("nnc-", "start of every account name (default: %(default)s)",
                            "--prefix")
-    students: int = _setting(2, "number of student accounts (default: %(default)s)",
+    students: int = setting(2, "number of student accounts (default: %(default)s)",
                              "--students", type=int)
-    course_id: str = _setting("nn-course", "the course's id in the exchange "
+    course_id: str = setting("nn-course", "the course's id in the exchange "
                               "(default: %(default)s)", "--course")
-    start_timeout: int = _setting(180, "seconds a JupyterLab may take to start "
+    start_timeout: int = setting(180, "seconds a JupyterLab may take to start "
                                   "(default: %(default)s)", "--start-timeout", type=int)
 
     @property
@@ -95,10 +94,7 @@ class HubSettings:
 
 
 def add_arguments(parser):
-    for f in fields(HubSettings):
-        meta = dict(f.metadata)
-        flag = meta.pop("flag")
-        parser.add_argument(flag, dest=f.name, default=f.default, **meta)
+    add_setting_arguments(parser, HubSettings)
     parser.add_argument("--setup-only", action="store_true",
                         help="make the accounts and their configuration, start nothing")
     parser.add_argument("--remove", action="store_true",
@@ -107,7 +103,7 @@ def add_arguments(parser):
 
 
 def from_args(args):
-    return HubSettings(**{f.name: getattr(args, f.name) for f in fields(HubSettings)})
+    return settings_from_args(args, HubSettings)
 
 
 class HubError(RuntimeError):
@@ -297,7 +293,8 @@ c.Spawner.pre_spawn_hook = role_environment
 '''
 
 
-def _free_port():
+def free_port():
+    """A TCP port free on loopback now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -305,7 +302,7 @@ def _free_port():
 
 def write_config(settings):
     path = settings.root / "jupyterhub_config.py"
-    path.write_text(hub_config(settings, _free_port(), _free_port()))
+    path.write_text(hub_config(settings, free_port(), free_port()))
     os.chmod(path, 0o600)
     return path
 

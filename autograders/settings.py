@@ -12,45 +12,46 @@ from autograders.sandbox import Limits
 from nncourse.messages import ENGLISH, normalise
 
 
-def _setting(default, help, flag=None, **argparse_kw):
-    """A field with its command-line help (``flag`` None: not on the command line)."""
+def setting(default, help, flag=None, **argparse_kw):
+    """A field with its command-line help (``flag`` None: not on the command line); the
+    settings of ``grade`` and of ``hub`` are made of them."""
     return field(default=default, metadata={"help": help, "flag": flag, **argparse_kw})
 
 
 @dataclass
 class GradeSettings:
-    workers: int = _setting(None, "grading processes (default: the number of cores)",
+    workers: int = setting(None, "grading processes (default: the number of cores)",
                             "--workers", type=int)
-    cell_timeout: int = _setting(None, "seconds per cell (default: Execute.timeout of the "
+    cell_timeout: int = setting(None, "seconds per cell (default: Execute.timeout of the "
                                  "config)", "--cell-timeout", type=int)
-    notebook_timeout: int = _setting(600, "seconds per notebook (default: %(default)s)",
+    notebook_timeout: int = setting(600, "seconds per notebook (default: %(default)s)",
                                      "--notebook-timeout", type=int)
-    memory_gb: float = _setting(4.0, "memory cap per kernel in GiB (default: %(default)s)",
+    memory_gb: float = setting(4.0, "memory cap per kernel in GiB (default: %(default)s)",
                                 "--memory", type=float)
-    max_output_mb: float = _setting(1.0, "output kept per cell in MB (default: %(default)s)",
+    max_output_mb: float = setting(1.0, "output kept per cell in MB (default: %(default)s)",
                                     "--max-output", type=float)
-    max_notebook_mb: float = _setting(50.0, "largest notebook file read, in MB; a larger "
+    max_notebook_mb: float = setting(50.0, "largest notebook file read, in MB; a larger "
                                       "one is unreadable (default: %(default)s)", "--max-notebook",
                                       type=float)
-    worker_memory_gb: float = _setting(4.0, "memory cap of each grading worker itself, "
+    worker_memory_gb: float = setting(4.0, "memory cap of each grading worker itself, "
                                        "beyond what it holds at its start, in GiB "
                                        "(default: %(default)s)", "--worker-memory",
                                        type=float)
-    fork: bool = _setting(True, "start every kernel from scratch instead of forking it "
+    fork: bool = setting(True, "start every kernel from scratch instead of forking it "
                           "from a process that has torch imported (slower)", "--no-fork",
                           action="store_false")
-    sandbox: bool = _setting(True, "run kernels without a sandbox (students' code then "
+    sandbox: bool = setting(True, "run kernels without a sandbox (students' code then "
                              "runs with your permissions; the summary, report.html and "
                              "grading.json say so)", "--no-sandbox", action="store_false")
-    cluster: str = _setting(None, "grade on a Dask cluster: a scheduler's address "
+    cluster: str = setting(None, "grade on a Dask cluster: a scheduler's address "
                             "(tcp://host:8786) or local:N (a local cluster of N worker "
                             "processes); see docs/cluster.md", "--cluster")
-    keep_scratch: bool = _setting(False, "keep the scratch folder (for debugging the "
+    keep_scratch: bool = setting(False, "keep the scratch folder (for debugging the "
                                   "grader)", "--keep-scratch", action="store_true")
-    language: str = _setting(None, "language of report.html: en or zh_CN (default: "
+    language: str = setting(None, "language of report.html: en or zh_CN (default: "
                              "NNCOURSE_LANG, else en); feedback is always in the language "
                              "of the notebook handed in", "--language")
-    quiet: bool = _setting(False, "print nothing while grading")
+    quiet: bool = setting(False, "print nothing while grading")
 
     def __post_init__(self):
         self.workers = max(1, int(self.workers or os.cpu_count() or 1))
@@ -95,9 +96,9 @@ class GradeSettings:
 DEFAULTS = GradeSettings(workers=1, quiet=True)
 
 
-def add_arguments(parser):
-    """The command-line options, one per field of ``GradeSettings`` that has a flag."""
-    for f in fields(GradeSettings):
+def add_arguments(parser, settings_class=GradeSettings):
+    """The command-line options, one per field of ``settings_class`` that has a flag."""
+    for f in fields(settings_class):
         meta = dict(f.metadata)
         flag = meta.pop("flag", None)
         if flag:
@@ -105,7 +106,8 @@ def add_arguments(parser):
     return parser
 
 
-def from_args(args):
-    values = {f.name: getattr(args, f.name) for f in fields(GradeSettings)
+def from_args(args, settings_class=GradeSettings):
+    """The settings the command line asked for (the defaults where it said nothing)."""
+    values = {f.name: getattr(args, f.name) for f in fields(settings_class)
               if f.metadata.get("flag") and hasattr(args, f.name)}
-    return GradeSettings(**values)
+    return settings_class(**values)

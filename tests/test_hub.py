@@ -26,7 +26,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,8 @@ from pathlib import Path
 import pytest
 
 from autograders import ROOT
-from autograders.hub import (HubSettings, hub_command, prepare, remove_accounts, run_as)
+from autograders.hub import (HubSettings, free_port, hub_command, prepare, remove_accounts,
+                             run_as)
 from autograders.sample import reference_answer
 from lab_ui import save_notebook
 
@@ -59,12 +59,6 @@ ANSWERS = {  # student -> (the cell to type into, the answer, the exercise it an
         "ex1_two_layer_test"),
     2: ("def count_parameters", reference_answer(AID, "ex2_count"), "ex2_count_test"),
 }
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _processes_of(uids, session):
@@ -154,7 +148,7 @@ def hub(tmp_path):
     # the users' homes and the exchange live here: a folder other users can reach
     state = Path(tempfile.mkdtemp(prefix="nncourse-hub-", dir="/tmp"))
     os.chmod(state, 0o755)
-    settings = HubSettings(state=str(state), port=_free_port(), prefix=PREFIX, students=2)
+    settings = HubSettings(state=str(state), port=free_port(), prefix=PREFIX, students=2)
     passwords, course, config = prepare(settings, say=lambda *_: None)
     import pwd
     uids = {pwd.getpwnam(name).pw_uid for name in settings.users}
