@@ -16,15 +16,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nncourse.checks import CheckFailure, fmt_shape, tick
+from nncourse.checks import CheckFailure, fmt_shape, not_a_tensor, tick, with_hint
 from nncourse.convpool import layer_formula
 from nncourse.diagnose_activations import check_or_name
+from nncourse.messages import say
 
 SPATIAL = ("H", "W", "D")
-FLATTENED_BATCH = ("torch.flatten(x) (or x.view(-1), x.reshape(-1)) flattens the batch "
-                   "dimension too, so the samples of a batch end up in one long vector. "
-                   "Keep dimension 0: nn.Flatten(), x.flatten(1) or "
-                   "x.reshape(x.shape[0], -1)")
+
+
+def _flattened_batch():
+    """The hint for a flatten that swallowed the batch."""
+    return say("torch.flatten(x) (or x.view(-1), x.reshape(-1)) flattens the batch "
+               "dimension too, so the samples of a batch end up in one long vector. "
+               "Keep dimension 0: nn.Flatten(), x.flatten(1) or "
+               "x.reshape(x.shape[0], -1)")
+
+
+def _with_known(message, labels):
+    """``message`` and, on the next line, the known mistakes ``labels`` it may be."""
+    return say("{message}\nKnown mistake: {mistakes}", message=message,
+               mistakes=say("; or ").join(labels))
 
 
 def _describe(layer):
@@ -48,15 +59,16 @@ def shape_story(layers, input_shape):
     """
     layers = list(layers.children()) if isinstance(layers, nn.Sequential) else list(layers)
     x = torch.zeros(1, *input_shape)
-    lines = [f"input {fmt_shape(tuple(x.shape))}"]
+    lines = [say("input {shape}", shape=fmt_shape(tuple(x.shape)))]
     with torch.no_grad():
         for layer in layers:
             before = tuple(x.shape)
             try:
                 x = layer(x)
             except RuntimeError as err:
-                lines.append(f"{_describe(layer)} fails on {fmt_shape(before)}: "
-                             f"{str(err).splitlines()[0]}")
+                lines.append(say("{layer} fails on {shape}: {error}",
+                                 layer=_describe(layer), shape=fmt_shape(before),
+                                 error=str(err).splitlines()[0]))
                 return "\n".join(lines)
             line = f"{_describe(layer)} -> {fmt_shape(tuple(x.shape))}"
             if _sized(layer):
@@ -83,20 +95,24 @@ def check_in_features(linear, body, input_shape, name="fc", quiet=False):
     """
     if isinstance(linear, nn.LazyLinear) or isinstance(
             getattr(linear, "weight", None), nn.parameter.UninitializedParameter):
-        raise CheckFailure(f"{name} is a LazyLinear that has not seen an input yet: here "
-                           "in_features must be known when the model is built; find it "
-                           "with a dry run (a dummy input through the layers before it)")
+        raise CheckFailure(say("{name} is a LazyLinear that has not seen an input yet: "
+                               "here in_features must be known when the model is built; "
+                               "find it with a dry run (a dummy input through the layers "
+                               "before it)", name=name))
     if not isinstance(linear, nn.Linear):
-        raise CheckFailure(f"{name} should be an nn.Linear, got {type(linear).__name__}")
+        raise CheckFailure(say("{name} should be an nn.Linear, got {kind}", name=name,
+                               kind=type(linear).__name__))
     wanted = dry_run_features(body, input_shape)
     if linear.in_features != wanted:
-        raise CheckFailure(
-            f"{name}.in_features is {linear.in_features}, but the layers before it leave "
-            f"{wanted} features per sample for an input of shape "
-            f"{fmt_shape(tuple(input_shape))}. The dry run:\n"
-            + shape_story(list(body.children()) + [nn.Flatten()]
-                          if isinstance(body, nn.Sequential) else [body, nn.Flatten()],
-                          input_shape))
+        story = shape_story(list(body.children()) + [nn.Flatten()]
+                            if isinstance(body, nn.Sequential) else [body, nn.Flatten()],
+                            input_shape)
+        raise CheckFailure(say(
+            "{name}.in_features is {got}, but the layers before it leave {wanted} "
+            "features per sample for an input of shape {shape}. The dry run:\n{story}",
+            name=name,
+            got=linear.in_features, wanted=wanted, shape=fmt_shape(tuple(input_shape)),
+            story=story))
     tick(f"{name}.in_features = {wanted}", quiet)
 
 
@@ -113,23 +129,29 @@ def check_batch_independent(fn, X, name="output", quiet=False):
             # a batch flattened into one row reaches the Linear layer as (1, N * features)
             row = re.search(r"cannot be multiplied \(1x(\d+) and", str(err))
             merged = row is not None and len(X) > 1 and int(row[1]) % len(X) == 0
-            raise CheckFailure(f"{name} failed on a batch of {len(X)}: "
-                               f"{str(err).splitlines()[0]}"
-                               + (f"\nHint: {FLATTENED_BATCH}" if merged else "")) from None
+            raise CheckFailure(with_hint(
+                say("{name} failed on a batch of {n}: {error}", name=name, n=len(X),
+                    error=str(err).splitlines()[0]),
+                _flattened_batch() if merged else None)) from None
         if out.shape[0] != X.shape[0]:
             merged = out.dim() == 1 or out.shape[0] == 1
-            raise CheckFailure(f"{name} has shape {fmt_shape(tuple(out.shape))} for a batch "
-                               f"of {X.shape[0]}: dimension 0 should be the batch."
-                               + (f"\nHint: {FLATTENED_BATCH}" if merged else ""))
+            raise CheckFailure(with_hint(
+                say("{name} has shape {shape} for a batch of {n}: dimension 0 should be "
+                    "the batch.", name=name, shape=fmt_shape(tuple(out.shape)),
+                    n=X.shape[0]),
+                _flattened_batch() if merged else None))
         changed = X.clone()
         changed[-1] = changed[-1] + 1.0 + changed[-1].abs()
         out_changed = fn(changed)
         others = (out_changed[:-1] - out[:-1]).abs().max().item() if len(X) > 1 else 0.0
     if others > 1e-5:
-        raise CheckFailure(f"{name}: changing the last sample of the batch changed the "
-                           f"output of the other samples (by up to {others:.3g}): the "
-                           f"samples are mixed.\nHint: {FLATTENED_BATCH}")
-    tick(f"{name}: each sample's output depends on that sample only", quiet)
+        raise CheckFailure(with_hint(
+            say("{name}: changing the last sample of the batch changed the output of the "
+                "other samples (by up to {others:.3g}): the samples are mixed.",
+                name=name, others=others),
+            _flattened_batch()))
+    tick(say("{name}: each sample's output depends on that sample only", name=name),
+         quiet)
 
 
 def checked_call(fn, *args, name=None, hint=None):
@@ -140,17 +162,18 @@ def checked_call(fn, *args, name=None, hint=None):
     the error message contains ``text`` (so that a hint names a cause only when the error
     is the one that cause raises); a function of the error only when it returns a hint.
     """
-    name = name or getattr(fn, "__name__", "the function")
+    name = name or getattr(fn, "__name__", say("the function"))
     try:
         return fn(*args)
     except (RuntimeError, TypeError, IndexError) as err:
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
-        message = f"{name} failed: {type(err).__name__}: {first_line}"
+        message = say("{name} failed: {kind}: {error}", name=name,
+                      kind=type(err).__name__, error=first_line)
         if isinstance(hint, dict):
             hint = next((h for text, h in hint.items() if text in str(err)), None)
         elif callable(hint):
             hint = hint(err)
-        raise CheckFailure(message if not hint else f"{message}\nHint: {hint}") from None
+        raise CheckFailure(with_hint(message, hint)) from None
 
 
 # ----------------------------------------------------------------------------------------
@@ -174,19 +197,20 @@ def check_reshaped(out, expected, name="output", mistakes=None, quiet=False):
     mistakes whose shape it is. Otherwise the message says which dimension differs.
     """
     if not isinstance(out, torch.Tensor):
-        raise CheckFailure(f"{name} should be a tensor, got {type(out).__name__}")
+        raise CheckFailure(not_a_tensor(name, out))
     if out.shape != expected.shape:
         found = [label for label, shape in (mistakes or {}).items()
                  if shape is not None and tuple(shape) == tuple(out.shape)]
-        message = (f"{name}: expected shape {fmt_shape(tuple(expected.shape))}, got "
-                   f"{fmt_shape(tuple(out.shape))}")
-        if found:
-            message += "\nKnown mistake: " + "; or ".join(found)
-        raise CheckFailure(message)
+        message = say("{name}: expected shape {want}, got {got}", name=name,
+                      want=fmt_shape(tuple(expected.shape)),
+                      got=fmt_shape(tuple(out.shape)))
+        raise CheckFailure(_with_known(message, found) if found else message)
     if not torch.equal(out.detach().cpu(), expected.cpu()):
-        raise CheckFailure(f"{name}: the shape is right but the values are not where "
-                           "they should be: a reshape keeps the order of the values")
-    tick(f"{name} has shape {fmt_shape(tuple(out.shape))} and the right values", quiet)
+        raise CheckFailure(say("{name}: the shape is right but the values are not where "
+                               "they should be: a reshape keeps the order of the values",
+                               name=name))
+    tick(say("{name} has shape {shape} and the right values", name=name,
+             shape=fmt_shape(tuple(out.shape))), quiet)
 
 
 def flatten_mistakes(x, start_dim=1, end_dim=-1):
@@ -195,15 +219,15 @@ def flatten_mistakes(x, start_dim=1, end_dim=-1):
     start, end = start_dim % x.dim(), end_dim % x.dim()
     mistakes = {}
     if (start, end) != (0, x.dim() - 1):
-        mistakes["every dimension was merged, the batch too: only the dimensions from "
-                  "start_dim to end_dim merge"] = (x.numel(),)
+        mistakes[say("every dimension was merged, the batch too: only the dimensions "
+                     "from start_dim to end_dim merge")] = (x.numel(),)
     if (start, end) != (1, x.dim() - 1) and x.dim() > 1:
-        mistakes["start_dim and end_dim were ignored: this is the default flatten of "
-                  "everything after the batch"] = _resolve((shape[0], -1), x.numel())
+        mistakes[say("start_dim and end_dim were ignored: this is the default flatten of "
+                     "everything after the batch")] = _resolve((shape[0], -1), x.numel())
     if end > start:
         merged = math.prod(shape[start:end])
-        mistakes["end_dim was treated as excluded, like the end of a Python slice; "
-                  "nn.Flatten includes it"] = shape[:start] + (merged,) + shape[end:]
+        mistakes[say("end_dim was treated as excluded, like the end of a Python slice; "
+                     "nn.Flatten includes it")] = shape[:start] + (merged,) + shape[end:]
     return mistakes
 
 
@@ -213,15 +237,15 @@ def unflatten_mistakes(x, dim, sizes):
     d = dim % x.dim()
     mistakes = {}
     if d != 1 and x.dim() > 1:
-        mistakes["dimension 1 was split whatever dim was"] = _resolve(
+        mistakes[say("dimension 1 was split whatever dim was")] = _resolve(
             shape[:1] + sizes + shape[2:], x.numel())
     if dim < 0:
-        mistakes[f"the negative dim {dim} was used in slices as it is: x.shape[:dim] and "
-                  "x.shape[dim + 1:] need it counted from the front"] = _resolve(
-            shape[:dim] + sizes + shape[dim + 1:], x.numel())
+        label = say("the negative dim {dim} was used in slices as it is: x.shape[:dim] "
+                    "and x.shape[dim + 1:] need it counted from the front", dim=dim)
+        mistakes[label] = _resolve(shape[:dim] + sizes + shape[dim + 1:], x.numel())
     if d < x.dim() - 1:
-        mistakes["the dimensions after dim were dropped"] = _resolve(shape[:d] + sizes,
-                                                                      x.numel())
+        mistakes[say("the dimensions after dim were dropped")] = _resolve(
+            shape[:d] + sizes, x.numel())
     return mistakes
 
 
@@ -232,11 +256,11 @@ def check_linear(out, x, W, b=None, name="linear(x, W, b)", quiet=False):
     expected = F.linear(x, W, b)
     mistakes = {}
     if W.shape[0] == W.shape[1]:
-        mistakes["x was multiplied by W, not by its transpose: W has shape "
-                 "(out_features, in_features)"] = lambda: F.linear(x, W.T, b)
+        mistakes[say("x was multiplied by W, not by its transpose: W has shape "
+                     "(out_features, in_features)")] = lambda: F.linear(x, W.T, b)
     if b is not None:
-        mistakes["the bias is missing"] = lambda: x @ W.T
-        mistakes["the bias was subtracted"] = lambda: x @ W.T - b
+        mistakes[say("the bias is missing")] = lambda: x @ W.T
+        mistakes[say("the bias was subtracted")] = lambda: x @ W.T - b
     check_or_name(out, expected, name, mistakes, atol=1e-4, rtol=1e-4, quiet=quiet)
 
 
@@ -252,19 +276,22 @@ def check_linear_on_channels(out, x, layer, name="linear_on_channels(x, layer)",
         expected = expected + b[None, :, None, None]
     if isinstance(out, torch.Tensor) and tuple(out.shape) == (n, h, w, W.shape[0]) != tuple(
             expected.shape):
-        raise CheckFailure(f"{name}: expected shape {fmt_shape(tuple(expected.shape))}, "
-                           f"got {fmt_shape(tuple(out.shape))}\nKnown mistake: the "
-                           "channels are still last, (N, H, W, C_out): move them back to "
-                           "dimension 1")
+        message = say("{name}: expected shape {want}, got {got}", name=name,
+                      want=fmt_shape(tuple(expected.shape)),
+                      got=fmt_shape(tuple(out.shape)))
+        raise CheckFailure(_with_known(message, [say(
+            "the channels are still last, (N, H, W, C_out): move them back to "
+            "dimension 1")]))
     mistakes = {
-        "the input was reshaped (or viewed) to channels-last instead of permuted: the "
-        "shape is right, but the memory is reinterpreted, so each 'pixel' gets values "
-        "from several pixels and channels": lambda: F.linear(
+        say("the input was reshaped (or viewed) to channels-last instead of permuted: "
+            "the shape is right, but the memory is reinterpreted, so each 'pixel' gets "
+            "values from several pixels and channels"): lambda: F.linear(
             x.reshape(n, h, w, c), W, b).reshape(n, -1, h, w),
-        "the (N, H*W, C_out) result was reshaped straight to (N, C_out, H, W): move the "
-        "channels with a transpose or permute first": lambda: F.linear(
+        say("the (N, H*W, C_out) result was reshaped straight to (N, C_out, H, W): move "
+            "the channels with a transpose or permute first"): lambda: F.linear(
             x.flatten(2).transpose(1, 2), W, b).reshape(n, -1, h, w),
-        "height and width were swapped on the way back": lambda: expected.transpose(2, 3),
+        say("height and width were swapped on the way back"): lambda: expected.transpose(
+            2, 3),
     }
     check_or_name(out, expected, name, mistakes, atol=1e-5, rtol=1e-4, quiet=quiet)
 
@@ -290,26 +317,30 @@ def _naming(check, predicted, mistakes):
                  if value is not None and value == predicted]
         if not known:
             raise
-        raise CheckFailure(f"{err}\nKnown mistake: " + "; or ".join(known)) from None
+        raise CheckFailure(_with_known(str(err), known)) from None
 
 
 def check_predicted_flatten(predicted, input_shape, start_dim=1, end_dim=-1,
-                            name="your predicted shape", quiet=False):
+                            name=None, quiet=False):
     """The shape ``nn.Flatten(start_dim, end_dim)`` gives on an input of ``input_shape``,
-    predicted by hand."""
+    predicted by hand; ``name`` defaults to "your predicted shape"."""
     from nncourse.checks import check_predicted_shape
 
+    name = say("your predicted shape") if name is None else name
     x = torch.zeros(input_shape)
     actual = nn.Flatten(start_dim, end_dim)(x).shape
     start, end = start_dim % x.dim(), end_dim % x.dim()
-    rules = [(f"dimension {i} of x", f"the dimensions before start_dim={start_dim} stay "
-              "as they are") for i in range(start)]
-    rules.append((f"dimensions {start} to {end} of x, merged",
-                  f"start_dim={start_dim} and end_dim={end_dim} are both included: the "
-                  f"dimensions {start} to {end} merge into one, whose size is the product "
-                  "of their sizes"))
-    rules += [(f"dimension {i} of x", f"the dimensions after end_dim={end_dim} stay as "
-               "they are") for i in range(end + 1, x.dim())]
+    rules = [(say("dimension {i} of x", i=i),
+              say("the dimensions before start_dim={start_dim} stay as they are",
+                  start_dim=start_dim)) for i in range(start)]
+    rules.append((say("dimensions {start} to {end} of x, merged", start=start, end=end),
+                  say("start_dim={start_dim} and end_dim={end_dim} are both included: "
+                      "the dimensions {start} to {end} merge into one, whose size is the "
+                      "product of their sizes", start_dim=start_dim, end_dim=end_dim,
+                      start=start, end=end)))
+    rules += [(say("dimension {i} of x", i=i),
+               say("the dimensions after end_dim={end_dim} stay as they are",
+                   end_dim=end_dim)) for i in range(end + 1, x.dim())]
     mistakes = [(None if shape is None else tuple(shape), label)
                 for label, shape in flatten_mistakes(x, start_dim, end_dim).items()]
     _naming(lambda: check_predicted_shape(predicted, actual, name, rules, quiet=quiet),
@@ -363,94 +394,111 @@ def _as_tuple(value, n):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
 
 
-IN_FEATURES_MISTAKES = {
-    "no_plus_one": "the + 1 of the output-size formula was left out after a convolution: "
-                   "a kernel of size K fits size - K + 1 times without padding",
-    "no_plus_one_anywhere": "the + 1 of the output-size formula was left out, after the "
-                            "convolutions and after the poolings",
-    "round_up": "an odd size was halved rounding up: pooling rounds down (floor) unless "
-                "ceil_mode=True",
-    "same_size": "a Conv2d without padding was taken to keep the size: it loses "
-                 "kernel_size - 1 cells along every side",
-    "no_padding": "the padding was left out: it adds its cells on both sides",
-    "pool_stride_1": "a pooling layer's stride defaults to its kernel_size, not to 1",
-    "no_channels": "the channels were left out: a sample flattens to channels * height * "
-                   "width values",
-    "first_channels": "the channels are the out_channels of the last Conv2d, not of the "
-                      "first",
-}
-
-IN_FEATURES_RULE = ("walk the layers one at a time: each Conv2d and each pooling layer "
-                    "makes every side floor((size + 2*padding - dilation*(kernel_size-1) "
-                    "- 1) / stride) + 1 (a pooling layer's stride defaults to its "
-                    "kernel_size); an activation changes nothing; Flatten leaves channels "
-                    "* height * width values, the channels being the out_channels of the "
-                    "last Conv2d")
+def in_features_mistakes():
+    """``{wrong rule of _walk_features: what that mistake is}``."""
+    return {
+        "no_plus_one": say("the + 1 of the output-size formula was left out after a "
+                           "convolution: a kernel of size K fits size - K + 1 times "
+                           "without padding"),
+        "no_plus_one_anywhere": say("the + 1 of the output-size formula was left out, "
+                                    "after the convolutions and after the poolings"),
+        "round_up": say("an odd size was halved rounding up: pooling rounds down (floor) "
+                        "unless ceil_mode=True"),
+        "same_size": say("a Conv2d without padding was taken to keep the size: it loses "
+                         "kernel_size - 1 cells along every side"),
+        "no_padding": say("the padding was left out: it adds its cells on both sides"),
+        "pool_stride_1": say("a pooling layer's stride defaults to its kernel_size, not "
+                             "to 1"),
+        "no_channels": say("the channels were left out: a sample flattens to channels * "
+                           "height * width values"),
+        "first_channels": say("the channels are the out_channels of the last Conv2d, not "
+                              "of the first"),
+    }
 
 
-def check_predicted_in_features(predicted, layers, input_shape,
-                                name="your predicted in_features", quiet=False):
+def in_features_rule():
+    """How ``in_features`` follows from the layers: the hint of a wrong prediction."""
+    return say("walk the layers one at a time: each Conv2d and each pooling layer makes "
+               "every side floor((size + 2*padding - dilation*(kernel_size-1) - 1) / "
+               "stride) + 1 (a pooling layer's stride defaults to its kernel_size); an "
+               "activation changes nothing; Flatten leaves channels * height * width "
+               "values, the channels being the out_channels of the last Conv2d")
+
+
+def check_predicted_in_features(predicted, layers, input_shape, name=None, quiet=False):
     """The ``in_features`` a Linear needs after ``layers`` (then flattened) for samples of
-    ``input_shape`` (no batch), predicted by hand; the real number comes from a dry run."""
+    ``input_shape`` (no batch), predicted by hand; the real number comes from a dry run.
+    ``name`` defaults to "your predicted in_features"."""
     from nncourse.checks import check_predicted_value
 
+    name = say("your predicted in_features") if name is None else name
     body = layers if isinstance(layers, nn.Module) else nn.Sequential(*layers)
     actual = dry_run_features(body, input_shape)
     mistakes = [(_walk_features(layers, input_shape, m), text)
-                for m, text in IN_FEATURES_MISTAKES.items()]
+                for m, text in in_features_mistakes().items()]
     mistakes = [(value, text) for value, text in mistakes if value != actual]
-    _naming(lambda: check_predicted_value(predicted, actual, name, IN_FEATURES_RULE,
+    _naming(lambda: check_predicted_value(predicted, actual, name, in_features_rule(),
                                           quiet=quiet), predicted, mistakes)
 
 
 def check_predicted_linear_shape(predicted, in_features, out_features, input_shape,
-                                 name="your predicted shape", quiet=False):
+                                 name=None, quiet=False):
     """The shape ``nn.Linear(in_features, out_features)`` gives on ``input_shape``,
-    predicted by hand."""
+    predicted by hand; ``name`` defaults to "your predicted shape"."""
     from nncourse.checks import check_predicted_shape
 
+    name = say("your predicted shape") if name is None else name
     with torch.no_grad():
         actual = nn.Linear(in_features, out_features)(torch.zeros(input_shape)).shape
     lead = tuple(input_shape[:-1])
-    rules = [(f"dimension {i} of the input", "nn.Linear keeps every leading dimension as "
-              "it is: it treats them all like a batch") for i in range(len(lead))]
-    rules.append(("features", "the last dimension, in_features, becomes out_features"))
-    mistakes = [((math.prod(lead), out_features), "nn.Linear does not merge the leading "
-                 "dimensions: each of them stays"),
-                (lead + (in_features,), "the last dimension is in_features going in and "
-                 "out_features coming out"),
-                ((out_features, in_features), "that is the shape of the weight, not of "
-                 "the output")]
+    rules = [(say("dimension {i} of the input", i=i),
+              say("nn.Linear keeps every leading dimension as it is: it treats them all "
+                  "like a batch")) for i in range(len(lead))]
+    rules.append((say("features"),
+                  say("the last dimension, in_features, becomes out_features")))
+    mistakes = [((math.prod(lead), out_features),
+                 say("nn.Linear does not merge the leading dimensions: each of them "
+                     "stays")),
+                (lead + (in_features,),
+                 say("the last dimension is in_features going in and out_features coming "
+                     "out")),
+                ((out_features, in_features),
+                 say("that is the shape of the weight, not of the output"))]
     if lead:
-        mistakes.append(((lead[0], out_features), "the dimensions between the first and "
-                         "the last stay too, not only the batch"))
+        mistakes.append(((lead[0], out_features),
+                         say("the dimensions between the first and the last stay too, "
+                             "not only the batch")))
     _naming(lambda: check_predicted_shape(predicted, actual, name, rules, quiet=quiet),
             predicted, [(v, t) for v, t in mistakes if v != tuple(actual)])
 
 
 def check_predicted_linear_params(predicted, in_features, out_features, bias=True,
-                                  input_shape=None, name="your predicted count",
-                                  quiet=False):
+                                  input_shape=None, name=None, quiet=False):
     """The number of parameters of ``nn.Linear(in_features, out_features, bias)``,
-    predicted by hand; ``input_shape`` (optional) is the input the question mentions."""
+    predicted by hand; ``input_shape`` (optional) is the input the question mentions.
+    ``name`` defaults to "your predicted count"."""
     from nncourse.checks import check_predicted_value
 
+    name = say("your predicted count") if name is None else name
     layer = nn.Linear(in_features, out_features, bias=bias)
     actual = sum(p.numel() for p in layer.parameters())
     weights = in_features * out_features
-    mistakes = [(weights + in_features, "there is one bias per output feature, not per "
-                 "input feature"),
-                (in_features + out_features, "the weight is a matrix: one entry per pair "
-                 "of an input and an output feature")]
+    mistakes = [(weights + in_features,
+                 say("there is one bias per output feature, not per input feature")),
+                (in_features + out_features,
+                 say("the weight is a matrix: one entry per pair of an input and an "
+                     "output feature"))]
     if bias:
-        mistakes.append((weights, "the bias was left out: bias=True is the default"))
+        mistakes.append((weights, say("the bias was left out: bias=True is the default")))
     else:
-        mistakes.append((weights + out_features, "bias=False: this layer has no bias"))
+        mistakes.append((weights + out_features,
+                         say("bias=False: this layer has no bias")))
     if input_shape is not None and len(input_shape) > 1:
-        mistakes.append((actual * math.prod(input_shape[:-1]), "the count does not depend "
-                         "on the input: the same weight and bias serve every row"))
-    rule = ("nn.Linear(in_features, out_features) holds a weight of shape (out_features, "
-            "in_features) and, unless bias=False, a bias of shape (out_features,); the "
-            "input's shape does not change the count")
+        mistakes.append((actual * math.prod(input_shape[:-1]),
+                         say("the count does not depend on the input: the same weight "
+                             "and bias serve every row")))
+    rule = say("nn.Linear(in_features, out_features) holds a weight of shape "
+               "(out_features, in_features) and, unless bias=False, a bias of shape "
+               "(out_features,); the input's shape does not change the count")
     _naming(lambda: check_predicted_value(predicted, actual, name, rule, quiet=quiet),
             predicted, [(v, t) for v, t in mistakes if v != actual])

@@ -10,8 +10,9 @@ about a fraction p is dropped, eval mode is the identity.
 import torch
 import torch.nn.functional as F
 
-from nncourse.checks import CheckFailure, check_shape
+from nncourse.checks import CheckFailure, check_shape, tick
 from nncourse.diagnose_activations import check_or_name
+from nncourse.messages import say
 
 
 def _batch_stats(x, dims, unbiased=False):
@@ -46,12 +47,13 @@ def _eval_norm(x, running_mean, running_var, weight, bias, eps):
 
 
 def check_batch_norm(actual, x, weight=None, bias=None, eps=1e-5, training=True,
-                     running_mean=None, running_var=None, name="batch norm output",
-                     quiet=False):
+                     running_mean=None, running_var=None, name=None, quiet=False):
     """Compare with ``F.batch_norm``; (N, C), (N, C, L) or (N, C, H, W) inputs.
 
     In training mode the batch's own statistics are used; in eval mode the running ones.
+    ``name`` defaults to "batch norm output".
     """
+    name = say("batch norm output") if name is None else name
     x = x.detach()
     expected = F.batch_norm(x, running_mean.clone() if running_mean is not None else None,
                             running_var.clone() if running_var is not None else None,
@@ -60,36 +62,42 @@ def check_batch_norm(actual, x, weight=None, bias=None, eps=1e-5, training=True,
     mistakes = {}
     if training:
         mistakes.update({
-            "the normalisation used the unbiased variance (divide by n - 1); batch norm "
-            "normalises with the biased one (divide by n = N*H*W), only running_var is "
-            "unbiased": lambda: _norm(x, dims, weight, bias, eps, unbiased=True),
-            "the statistics were taken per sample (over H and W only, which is instance "
-            "norm): batch norm pools N, H and W for each channel":
+            say("the normalisation used the unbiased variance (divide by n - 1); batch "
+                "norm normalises with the biased one (divide by n = N*H*W), only "
+                "running_var is unbiased"):
+                lambda: _norm(x, dims, weight, bias, eps, unbiased=True),
+            say("the statistics were taken per sample (over H and W only, which is "
+                "instance norm): batch norm pools N, H and W for each channel"):
                 lambda: _norm(x, list(range(2, x.dim())), weight, bias, eps),
-            "the statistics were taken over the batch dimension only: batch norm pools "
-            "N, H and W for each channel": lambda: _norm(x, [0], weight, bias, eps),
-            "one mean and variance for the whole tensor: batch norm keeps one per "
-            "channel (dim 1)": lambda: _norm(x, list(range(x.dim())), weight, bias, eps),
-            "eps was added outside the square root: (x - mean) / sqrt(var + eps)":
+            say("the statistics were taken over the batch dimension only: batch norm "
+                "pools N, H and W for each channel"):
+                lambda: _norm(x, [0], weight, bias, eps),
+            say("one mean and variance for the whole tensor: batch norm keeps one per "
+                "channel (dim 1)"):
+                lambda: _norm(x, list(range(x.dim())), weight, bias, eps),
+            say("eps was added outside the square root: (x - mean) / sqrt(var + eps)"):
                 lambda: _norm(x, dims, weight, bias, eps, eps_outside=True),
-            "weight and bias (gamma and beta) were not applied after normalising":
+            say("weight and bias (gamma and beta) were not applied after normalising"):
                 lambda: _norm(x, dims, None, None, eps),
-            "the bias was added before multiplying by the weight: "
-            "y = x_hat * weight + bias": lambda: _affine(
+            say("the bias was added before multiplying by the weight: "
+                "y = x_hat * weight + bias"): lambda: _affine(
                 _norm(x, dims, None, bias, eps), x, weight, None),
         })
         if running_mean is not None:
-            mistakes["the running statistics were used in training mode: while training, "
-                     "batch norm normalises with the batch's own mean and variance"] = (
+            mistakes[say("the running statistics were used in training mode: while "
+                         "training, batch norm normalises with the batch's own mean and "
+                         "variance")] = (
                 lambda: _eval_norm(x, running_mean, running_var, weight, bias, eps))
     else:
-        mistakes["the batch's own statistics were used in eval mode: after eval(), batch "
-                 "norm normalises with running_mean and running_var (this is the "
-                 "'evaluating in train mode' mistake)"] = (
+        mistakes[say("the batch's own statistics were used in eval mode: after eval(), "
+                     "batch norm normalises with running_mean and running_var (this is "
+                     "the 'evaluating in train mode' mistake)")] = (
             lambda: _norm(x, dims, weight, bias, eps))
-        mistakes["weight and bias (gamma and beta) were not applied after normalising"] = (
+        mistakes[say("weight and bias (gamma and beta) were not applied after "
+                     "normalising")] = (
             lambda: _eval_norm(x, running_mean, running_var, None, None, eps))
-        mistakes["eps was added outside the square root: (x - mean) / sqrt(var + eps)"] = (
+        mistakes[say("eps was added outside the square root: (x - mean) / sqrt(var + "
+                     "eps)")] = (
             lambda: _affine((x - running_mean.reshape(_channel_shape(x)))
                             / (running_var.reshape(_channel_shape(x)).sqrt() + eps),
                             x, weight, bias))
@@ -97,8 +105,8 @@ def check_batch_norm(actual, x, weight=None, bias=None, eps=1e-5, training=True,
     without_eps = (lambda: _norm(x, dims, weight, bias, 0.0)) if training else (
         lambda: _eval_norm(x, running_mean, running_var, weight, bias, 0.0))
     check_or_name(actual, expected, name, mistakes, atol=1e-4, rtol=1e-4,
-                  nonfinite="a channel whose values are all equal has variance 0: without "
-                            "eps inside the square root that is 0 / 0 = NaN",
+                  nonfinite=say("a channel whose values are all equal has variance 0: "
+                                "without eps inside the square root that is 0 / 0 = NaN"),
                   nonfinite_if=[without_eps], quiet=quiet)
 
 
@@ -110,28 +118,32 @@ def expected_running_stats(x, running_mean, running_var, momentum=0.1):
 
 
 def check_running_stats(new_mean, new_var, x, running_mean, running_var, momentum=0.1,
-                        name="running statistics", quiet=False):
-    """The running mean and variance after one training step, as nn.BatchNorm keeps them."""
+                        name=None, quiet=False):
+    """The running mean and variance after one training step, as nn.BatchNorm keeps them;
+    ``name`` defaults to "running statistics"."""
+    name = say("running statistics") if name is None else name
     x = x.detach()
     want_mean, want_var = expected_running_stats(x, running_mean, running_var, momentum)
     dims = [0] + list(range(2, x.dim()))
     batch_mean = x.mean(dims)
     biased, unbiased = x.var(dims, correction=0), x.var(dims, correction=1)
     shared = {
-        "momentum weighs the new batch: running = (1 - momentum) * running + momentum * "
-        "batch (momentum 0.1 keeps 90% of the old value)":
+        say("momentum weighs the new batch: running = (1 - momentum) * running + "
+            "momentum * batch (momentum 0.1 keeps 90% of the old value)"):
             ((momentum * running_mean + (1 - momentum) * batch_mean),
              (momentum * running_var + (1 - momentum) * unbiased)),
-        "the running statistics were replaced by the batch's instead of averaged":
+        say("the running statistics were replaced by the batch's instead of averaged"):
             (batch_mean, unbiased),
-        "the running statistics were not updated": (running_mean, running_var),
+        say("the running statistics were not updated"): (running_mean, running_var),
     }
     mean_mistakes = {label: pair[0] for label, pair in shared.items()}
     var_mistakes = {label: pair[1] for label, pair in shared.items()}
-    var_mistakes["running_var must use the unbiased variance (divide by n - 1, "
-                 "n = N*H*W), although the normalisation itself uses the biased one"] = (
+    var_mistakes[say("running_var must use the unbiased variance (divide by n - 1, "
+                     "n = N*H*W), although the normalisation itself uses the biased "
+                     "one")] = (
         (1 - momentum) * running_var + momentum * biased)
-    var_mistakes["the standard deviation was stored: running_var holds a variance"] = (
+    var_mistakes[say("the standard deviation was stored: running_var holds a "
+                     "variance")] = (
         (1 - momentum) * running_var + momentum * unbiased.sqrt())
     check_or_name(new_mean, want_mean, f"{name}: running_mean", mean_mistakes,
                   atol=1e-5, rtol=1e-4, quiet=quiet)
@@ -140,8 +152,10 @@ def check_running_stats(new_mean, new_var, x, running_mean, running_var, momentu
 
 
 def check_layer_norm(actual, x, normalized_shape, weight=None, bias=None, eps=1e-5,
-                     name="layer norm output", quiet=False):
-    """Compare with ``F.layer_norm``; recognise the wrong dimensions and the variance."""
+                     name=None, quiet=False):
+    """Compare with ``F.layer_norm``; recognise the wrong dimensions and the variance.
+    ``name`` defaults to "layer norm output"."""
+    name = say("layer norm output") if name is None else name
     x = x.detach()
     normalized_shape = tuple(normalized_shape)
     expected = F.layer_norm(x, normalized_shape, weight, bias, eps)
@@ -161,28 +175,30 @@ def check_layer_norm(actual, x, normalized_shape, weight=None, bias=None, eps=1e
         return y
 
     mistakes = {
-        "the statistics were taken over the batch (dim 0), like batch norm: layer norm "
-        "uses each sample's own statistics over its last dimensions":
+        say("the statistics were taken over the batch (dim 0), like batch norm: layer "
+            "norm uses each sample's own statistics over its last dimensions"):
             lambda: by_hand([0]),
-        "the normalisation used the unbiased variance (divide by n - 1); layer norm "
-        "divides by n": lambda: by_hand(dims, unbiased=True),
-        "eps was added outside the square root: (x - mean) / sqrt(var + eps)":
+        say("the normalisation used the unbiased variance (divide by n - 1); layer norm "
+            "divides by n"): lambda: by_hand(dims, unbiased=True),
+        say("eps was added outside the square root: (x - mean) / sqrt(var + eps)"):
             lambda: by_hand(dims, eps_outside=True),
-        "weight and bias were not applied after normalising":
+        say("weight and bias were not applied after normalising"):
             lambda: by_hand(dims, affine=False),
     }
     if k > 1:
-        mistakes[f"only the last dimension was normalised; normalized_shape "
-                 f"{normalized_shape} asks for the last {k} together"] = (
+        mistakes[say("only the last dimension was normalised; normalized_shape "
+                     "{normalized_shape} asks for the last {k} together",
+                     normalized_shape=normalized_shape, k=k)] = (
             lambda: by_hand([x.dim() - 1]))
     if x.dim() > k + 1:
-        mistakes["every dimension but the batch was normalised; only the last "
-                 f"{k} (normalized_shape {normalized_shape}) are"] = (
+        mistakes[say("every dimension but the batch was normalised; only the last {k} "
+                     "(normalized_shape {normalized_shape}) are", k=k,
+                     normalized_shape=normalized_shape)] = (
             lambda: by_hand(list(range(1, x.dim()))))
     # the NaN explanation only where the formula without eps gives NaN at those entries
     check_or_name(actual, expected, name, mistakes, atol=1e-4, rtol=1e-4,
-                  nonfinite="a sample whose values are all equal has variance 0: without "
-                            "eps inside the square root that is 0 / 0 = NaN",
+                  nonfinite=say("a sample whose values are all equal has variance 0: "
+                                "without eps inside the square root that is 0 / 0 = NaN"),
                   nonfinite_if=[lambda: by_hand(dims, eps=0.0)], quiet=quiet)
 
 
@@ -200,18 +216,18 @@ def _chance_alike(p, k, groups):
 
 
 def _fail(message, mistake=None):
-    raise CheckFailure(message + (f"\nKnown mistake: {mistake}" if mistake else ""))
+    raise CheckFailure(say("{message}\nKnown mistake: {mistakes}", message=message,
+                           mistakes=mistake) if mistake else message)
 
 
 def _check_eval(out, x, name, quiet):
     check_shape(out, x.shape, name=name, quiet=True)
     if not torch.equal(out, x):
-        _fail(f"{name}: in eval mode (training=False) dropout must return its input "
-              "unchanged, but the output differs",
-              "dropout was applied in eval mode: with training=False it is the identity "
-              "(F.dropout defaults to training=True, so pass it on)")
-    if not quiet:
-        print("\u2713 " + f"{name} is the identity in eval mode")
+        _fail(say("{name}: in eval mode (training=False) dropout must return its input "
+                  "unchanged, but the output differs", name=name),
+              say("dropout was applied in eval mode: with training=False it is the "
+                  "identity (F.dropout defaults to training=True, so pass it on)"))
+    tick(say("{name} is the identity in eval mode", name=name), quiet)
 
 
 def _check_scaled(out, x, p, name, unit):
@@ -224,21 +240,25 @@ def _check_scaled(out, x, p, name, unit):
     if torch.allclose(got, want, rtol=1e-5, atol=1e-6):
         return
     if torch.allclose(got, inp, rtol=1e-5, atol=1e-6):
-        _fail(f"{name}: the kept {unit} equal the input; they should be input / (1 - p) = "
-              f"input * {1 / (1 - p):.4g}",
-              "dropout without the 1/(1-p) scaling: the output's expected value must "
-              "equal the input, so the survivors make up for the dropped ones")
+        _fail(say("{name}: the kept {unit} equal the input; they should be input / "
+                  "(1 - p) = input * {scale:.4g}", name=name, unit=unit,
+                  scale=1 / (1 - p)),
+              say("dropout without the 1/(1-p) scaling: the output's expected value must "
+                  "equal the input, so the survivors make up for the dropped ones"))
     if torch.allclose(got, inp * (1 - p), rtol=1e-5, atol=1e-6):
-        _fail(f"{name}: the kept {unit} are input * (1 - p); they should be input / (1 - p)",
-              "scaling by (1 - p) is what old-style dropout did at test time; inverted "
-              "dropout divides by (1 - p) during training instead")
+        _fail(say("{name}: the kept {unit} are input * (1 - p); they should be input / "
+                  "(1 - p)", name=name, unit=unit),
+              say("scaling by (1 - p) is what old-style dropout did at test time; "
+                  "inverted dropout divides by (1 - p) during training instead"))
     if torch.allclose(got, inp / p, rtol=1e-5, atol=1e-6):
-        _fail(f"{name}: the kept {unit} are input / p; they should be input / (1 - p)",
-              "p is the probability to drop; the probability to keep is 1 - p")
+        _fail(say("{name}: the kept {unit} are input / p; they should be input / (1 - p)",
+                  name=name, unit=unit),
+              say("p is the probability to drop; the probability to keep is 1 - p"))
     worst = (got - want).abs().argmax()
-    _fail(f"{name}: a kept value should be input / (1 - p); largest difference "
-          f"{(got - want).abs().max().item():.6g} (got {got[worst].item():.6g}, expected "
-          f"{want[worst].item():.6g})")
+    _fail(say("{name}: a kept value should be input / (1 - p); largest difference "
+              "{diff:.6g} (got {got:.6g}, expected {want:.6g})", name=name,
+              diff=(got - want).abs().max().item(), got=got[worst].item(),
+              want=want[worst].item()))
 
 
 def _check_fraction(dropped, total, p, name, unit):
@@ -248,11 +268,12 @@ def _check_fraction(dropped, total, p, name, unit):
     if abs(frac - p) > band:
         mistake = None
         if abs(frac - (1 - p)) <= band:
-            mistake = ("p is the probability to DROP (zero) an element; a fraction 1 - p "
-                       "was dropped here")
-        _fail(f"{name}: {dropped} of {total} {unit} dropped ({frac:.3f}); with p = {p} "
-              f"expected about {p} (between {max(0, p - band):.3f} and "
-              f"{min(1, p + band):.3f})", mistake)
+            mistake = say("p is the probability to DROP (zero) an element; a fraction "
+                          "1 - p was dropped here")
+        _fail(say("{name}: {dropped} of {total} {unit} dropped ({frac:.3f}); with "
+                  "p = {p} expected about {p} (between {low:.3f} and {high:.3f})",
+                  name=name, dropped=dropped, total=total, unit=unit, frac=frac, p=p,
+                  low=max(0, p - band), high=min(1, p + band)), mistake)
 
 
 def check_dropout(out, x, p, training=True, name="dropout(x, p)", quiet=False):
@@ -262,15 +283,16 @@ def check_dropout(out, x, p, training=True, name="dropout(x, p)", quiet=False):
         _check_eval(out, x, name, quiet)
         return
     if torch.isnan(out).any() or torch.isinf(out).any():
-        _fail(f"{name}: the output holds NaN or inf",
-              "with p = 1 every element is dropped and 1/(1-p) divides by zero: "
-              "return zeros when p == 1" if p == 1 else None)
+        _fail(say("{name}: the output holds NaN or inf", name=name),
+              say("with p = 1 every element is dropped and 1/(1-p) divides by zero: "
+                  "return zeros when p == 1") if p == 1 else None)
     if p == 0 and not torch.equal(out, x):
-        _fail(f"{name}: with p = 0 nothing is dropped and the output equals the input")
-    _check_scaled(out, x, p, name, "elements")
-    _check_fraction(int((out == 0).sum()), out.numel(), p, name, "elements")
-    if not quiet:
-        print("\u2713 " + f"{name}: zeros and survivors scaled by 1/(1-p) as expected")
+        _fail(say("{name}: with p = 0 nothing is dropped and the output equals the input",
+                  name=name))
+    _check_scaled(out, x, p, name, say("elements"))
+    _check_fraction(int((out == 0).sum()), out.numel(), p, name, say("elements"))
+    tick(say("{name}: zeros and survivors scaled by 1/(1-p) as expected", name=name),
+         quiet)
 
 
 def check_dropout2d(out, x, p, training=True, name="dropout2d(x, p)", quiet=False):
@@ -280,33 +302,35 @@ def check_dropout2d(out, x, p, training=True, name="dropout2d(x, p)", quiet=Fals
         _check_eval(out, x, name, quiet)
         return
     if torch.isnan(out).any() or torch.isinf(out).any():
-        _fail(f"{name}: the output holds NaN or inf",
-              "with p = 1 every channel is dropped and 1/(1-p) divides by zero: "
-              "return zeros when p == 1" if p == 1 else None)
+        _fail(say("{name}: the output holds NaN or inf", name=name),
+              say("with p = 1 every channel is dropped and 1/(1-p) divides by zero: "
+                  "return zeros when p == 1") if p == 1 else None)
     n, c = x.shape[:2]
     zero = (out == 0).reshape(n, c, -1)
     all_zero, any_zero = zero.all(-1), zero.any(-1)
     if (any_zero & ~all_zero).any():
-        _fail(f"{name}: some channels are only partly zero",
-              "single elements were dropped (that is nn.Dropout); Dropout2d drops whole "
-              "channels: draw one mask value per (sample, channel), shape (N, C, 1, 1)")
-    _check_scaled(out, x, p, name, "channels")
+        _fail(say("{name}: some channels are only partly zero", name=name),
+              say("single elements were dropped (that is nn.Dropout); Dropout2d drops "
+                  "whole channels: draw one mask value per (sample, channel), shape "
+                  "(N, C, 1, 1)"))
+    _check_scaled(out, x, p, name, say("channels"))
     # A correct mask looks shared by chance with probability (p^n + (1-p)^n)^c (every
     # channel dropped in all samples or in none), per sample with (p^c + (1-p)^c)^n: these
     # checks only judge where that chance is below LOOKS_ALIKE.
     if (n > 1 and 0 < p < 1 and _chance_alike(p, n, c) < LOOKS_ALIKE
             and (all_zero == all_zero[:1]).all()):
-        _fail(f"{name}: every sample lost the same channels",
-              "the mask has shape (1, C, 1, 1), shared by the whole batch; each sample "
-              "needs its own: (N, C, 1, 1)")
+        _fail(say("{name}: every sample lost the same channels", name=name),
+              say("the mask has shape (1, C, 1, 1), shared by the whole batch; each "
+                  "sample needs its own: (N, C, 1, 1)"))
     if (c > 1 and 0 < p < 1 and _chance_alike(p, c, n) < LOOKS_ALIKE
             and (all_zero == all_zero[:, :1]).all()):
-        _fail(f"{name}: each sample lost all of its channels or none of them",
-              "the mask has shape (N, 1, 1, 1), one draw per sample; each channel of "
-              "each sample needs its own: (N, C, 1, 1)")
-    _check_fraction(int(all_zero.sum()), n * c, p, name, "channels")
-    if not quiet:
-        print("\u2713 " + f"{name}: whole channels dropped, survivors scaled by 1/(1-p)")
+        _fail(say("{name}: each sample lost all of its channels or none of them",
+                  name=name),
+              say("the mask has shape (N, 1, 1, 1), one draw per sample; each channel of "
+                  "each sample needs its own: (N, C, 1, 1)"))
+    _check_fraction(int(all_zero.sum()), n * c, p, name, say("channels"))
+    tick(say("{name}: whole channels dropped, survivors scaled by 1/(1-p)", name=name),
+         quiet)
 
 
 def _dropped(out, channels):
@@ -329,19 +353,21 @@ def check_mask_draws(fn, x, p, name="dropout", channels=False, seed=1234, quiet=
     second = _dropped(fn(x, p), channels)
     torch.manual_seed(seed)
     again = _dropped(fn(x, p), channels)
-    unit = "channels" if channels else "elements"
+    unit = say("channels") if channels else say("elements")
     if _chance_alike(p, 2, first.numel()) < LOOKS_ALIKE and torch.equal(first, second):
-        _fail(f"{name}: two calls in a row dropped exactly the same {unit}; each call must "
-              "draw a new random mask",
-              "the function seeds its random numbers itself (torch.manual_seed, or a "
-              "generator of its own seeded inside), so every call repeats the same mask")
+        _fail(say("{name}: two calls in a row dropped exactly the same {unit}; each call "
+                  "must draw a new random mask", name=name, unit=unit),
+              say("the function seeds its random numbers itself (torch.manual_seed, or a "
+                  "generator of its own seeded inside), so every call repeats the same "
+                  "mask"))
     if not torch.equal(first, again):
-        _fail(f"{name}: after torch.manual_seed({seed}) the same call dropped other {unit} "
-              "than the first time: the mask must come from torch's global generator "
-              "(torch.rand_like, torch.rand, torch.bernoulli), so that seeding torch "
-              "makes a run reproducible")
-    if not quiet:
-        print("\u2713 " + f"{name}: a new mask at every call, from torch's generator")
+        _fail(say("{name}: after torch.manual_seed({seed}) the same call dropped other "
+                  "{unit} than the first time: the mask must come from torch's global "
+                  "generator (torch.rand_like, torch.rand, torch.bernoulli), so that "
+                  "seeding torch makes a run reproducible", name=name, seed=seed,
+                  unit=unit))
+    tick(say("{name}: a new mask at every call, from torch's generator", name=name),
+         quiet)
 
 
 # ----------------------------------------------------------------------------------------
@@ -349,18 +375,33 @@ def check_mask_draws(fn, x, p, name="dropout", channels=False, seed=1234, quiet=
 # fails with the rule that decides it and, where the mistake is recognised, its name;
 # never with the right number.
 
-BN_PARAMS_RULE = ("the learnable parameters of BatchNorm2d(C) are its weight (gamma) and "
-                  "its bias (beta), each one value per channel; the running statistics are "
-                  "buffers, not parameters")
-BN_BUFFERS_RULE = ("the buffers of BatchNorm2d(C) are running_mean and running_var, one "
-                   "value per channel each, and num_batches_tracked, a single counter; "
-                   "count their values, not the tensors")
-RUNNING_MEAN_RULE = ("running_mean starts at zeros, and each forward pass in training mode "
-                     "sets running_mean = (1 - momentum) * running_mean + momentum * "
-                     "batch_mean, channel by channel")
-EVAL_RULE = ("in eval mode batch norm computes (x - running_mean) / sqrt(running_var + eps) "
-             "* weight + bias with the values these tensors hold now, whatever the batch; "
-             "think about what they hold in a layer that has just been created")
+def bn_params_rule():
+    """What decides the number of learnable values of ``BatchNorm2d(C)``."""
+    return say("the learnable parameters of BatchNorm2d(C) are its weight (gamma) and "
+               "its bias (beta), each one value per channel; the running statistics are "
+               "buffers, not parameters")
+
+
+def bn_buffers_rule():
+    """What decides the number of buffer values of ``BatchNorm2d(C)``."""
+    return say("the buffers of BatchNorm2d(C) are running_mean and running_var, one "
+               "value per channel each, and num_batches_tracked, a single counter; count "
+               "their values, not the tensors")
+
+
+def running_mean_rule():
+    """How one training step updates ``running_mean``."""
+    return say("running_mean starts at zeros, and each forward pass in training mode "
+               "sets running_mean = (1 - momentum) * running_mean + momentum * "
+               "batch_mean, channel by channel")
+
+
+def eval_rule():
+    """What batch norm computes in eval mode."""
+    return say("in eval mode batch norm computes (x - running_mean) / "
+               "sqrt(running_var + eps) * weight + bias with the values these tensors "
+               "hold now, whatever the batch; think about what they hold in a layer that "
+               "has just been created")
 
 
 def _is_number(v):
@@ -382,23 +423,27 @@ def check_predicted_bn_counts(num_params, num_buffer_values, num_features,
     params = sum(p.numel() for p in bn.parameters())
     buffers = sum(b.numel() for b in bn.buffers())
     c = num_features
-    known_params = {c: "that counts one of weight and bias only: batch norm has both",
-                    4 * c: "that counts the running statistics as parameters too",
-                    4 * c + 1: "that counts the buffers as parameters too"}
-    known_buffers = {2 * c: "num_batches_tracked is a buffer too",
-                     3: "that counts the buffer tensors; count the values they hold",
-                     2: "that counts the buffer tensors; count the values they hold, and "
-                        "num_batches_tracked is a buffer too",
-                     0: "batch norm does hold buffers: it keeps running statistics"}
+    known_params = {
+        c: say("that counts one of weight and bias only: batch norm has both"),
+        4 * c: say("that counts the running statistics as parameters too"),
+        4 * c + 1: say("that counts the buffers as parameters too")}
+    known_buffers = {
+        2 * c: say("num_batches_tracked is a buffer too"),
+        3: say("that counts the buffer tensors; count the values they hold"),
+        2: say("that counts the buffer tensors; count the values they hold, and "
+               "num_batches_tracked is a buffer too"),
+        0: say("batch norm does hold buffers: it keeps running statistics")}
 
     def rule(got, known, text):
         hint = known.get(got) if isinstance(got, int) and got in known else None
         return f"{hint}\n{text}" if hint else text
 
-    check_predicted_value(num_params, params, f"num_params of {name}({c})",
-                          rule(num_params, known_params, BN_PARAMS_RULE), quiet=quiet)
-    check_predicted_value(num_buffer_values, buffers, f"num_buffer_values of {name}({c})",
-                          rule(num_buffer_values, known_buffers, BN_BUFFERS_RULE),
+    layer = f"{name}({c})"
+    check_predicted_value(num_params, params, say("num_params of {layer}", layer=layer),
+                          rule(num_params, known_params, bn_params_rule()), quiet=quiet)
+    check_predicted_value(num_buffer_values, buffers,
+                          say("num_buffer_values of {layer}", layer=layer),
+                          rule(num_buffer_values, known_buffers, bn_buffers_rule()),
                           quiet=quiet)
 
 
@@ -424,34 +469,41 @@ def check_predicted_running_mean(predicted, channel_means, momentum=0.1,
     c = len(channel_means)
     if not (isinstance(predicted, (list, tuple)) and len(predicted) == c
             and all(_is_number(v) for v in predicted)):
-        raise CheckFailure(f"{name} should be a list of {c} numbers (one per channel), "
-                           f"got {predicted!r}")
+        raise CheckFailure(say("{name} should be a list of {c} numbers (one per "
+                               "channel), got {got!r}", name=name, c=c, got=predicted))
     bn = nn.BatchNorm2d(c, momentum=momentum)
     with torch.no_grad():
         bn(batch_with_channel_means(channel_means))
     actual = bn.running_mean.tolist()
     atol = 1e-4
     if all(_close(p, a, atol) for p, a in zip(predicted, actual)):
-        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        check_true(True, "", passed=say("{name} is right", name=name), quiet=quiet)
         return
     means = [float(m) for m in channel_means]
     known = [
-        (means, "the running mean was replaced by the batch mean: it is a moving average "
-                "that starts at zero and takes only a fraction momentum of each batch"),
+        (means, say("the running mean was replaced by the batch mean: it is a moving "
+                    "average that starts at zero and takes only a fraction momentum of "
+                    "each batch")),
         ([(1 - momentum) * m for m in means],
-         "momentum is the weight of the new batch in PyTorch (0.1), not of the old value "
-         "(the 0.9 of other libraries)"),
-        ([0.0] * c, "one forward pass in training mode does update the running statistics"),
+         say("momentum is the weight of the new batch in PyTorch (0.1), not of the old "
+             "value (the 0.9 of other libraries)")),
+        ([0.0] * c, say("one forward pass in training mode does update the running "
+                        "statistics")),
     ]
-    hint = RUNNING_MEAN_RULE
+    hint = running_mean_rule()
     for values, text in known:
         if all(_close(p, v, atol) for p, v in zip(predicted, values)):
-            hint = text + "\n" + RUNNING_MEAN_RULE
+            hint = text + "\n" + running_mean_rule()
             break
     wrong = [i for i, (p, a) in enumerate(zip(predicted, actual)) if not _close(p, a, atol)]
-    channels = ", ".join(str(i) for i in wrong)
-    check_true(False, f"{name}: channel{'s' if len(wrong) > 1 else ''} {channels} "
-               f"{'are' if len(wrong) > 1 else 'is'} not right", hint=hint, quiet=quiet)
+    channels = say(", ").join(str(i) for i in wrong)
+    if len(wrong) > 1:
+        message = say("{name}: channels {channels} are not right", name=name,
+                      channels=channels)
+    else:
+        message = say("{name}: channel {channels} is not right", name=name,
+                      channels=channels)
+    check_true(False, message, hint=hint, quiet=quiet)
 
 
 def check_predicted_eval_output(predicted, values, index, name="eval_output", quiet=False):
@@ -461,7 +513,8 @@ def check_predicted_eval_output(predicted, values, index, name="eval_output", qu
 
     from nncourse.checks import check_true
 
-    check_true(_is_number(predicted), f"{name} should be a number, got {predicted!r}",
+    check_true(_is_number(predicted),
+               say("{name} should be a number, got {got!r}", name=name, got=predicted),
                quiet=True)
     x = torch.tensor([[float(v)] for v in values])         # (N, C) = (N, 1)
     bn = nn.BatchNorm1d(1).eval()
@@ -469,24 +522,22 @@ def check_predicted_eval_output(predicted, values, index, name="eval_output", qu
         actual = bn(x)[index, 0].item()
     atol = 1e-3
     if _close(predicted, actual, atol):
-        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        check_true(True, "", passed=say("{name} is right", name=name), quiet=quiet)
         return
     mean, biased, unbiased = x.mean(), x.var(correction=0), x.var(correction=1)
     v = x[index, 0]
+    own_statistics = say("that normalises with the batch's own mean and variance, which "
+                         "is what training mode does")
     known = [
-        (((v - mean) / (biased + bn.eps).sqrt()).item(),
-         "that normalises with the batch's own mean and variance, which is what training "
-         "mode does"),
-        (((v - mean) / (unbiased + bn.eps).sqrt()).item(),
-         "that normalises with the batch's own mean and variance, which is what training "
-         "mode does"),
-        (0.0, "in eval mode batch norm does not centre the batch on its own mean: it "
-              "subtracts running_mean"),
+        (((v - mean) / (biased + bn.eps).sqrt()).item(), own_statistics),
+        (((v - mean) / (unbiased + bn.eps).sqrt()).item(), own_statistics),
+        (0.0, say("in eval mode batch norm does not centre the batch on its own mean: it "
+                  "subtracts running_mean")),
     ]
-    hint = EVAL_RULE
+    hint = eval_rule()
     for value, text in known:
         if _close(predicted, value, atol):
-            hint = text + "\n" + EVAL_RULE
+            hint = text + "\n" + eval_rule()
             break
-    check_true(False, f"{name} ({predicted:g}) is not bn(x)[{index}, 0]", hint=hint,
-               quiet=quiet)
+    check_true(False, say("{name} ({predicted:g}) is not bn(x)[{index}, 0]", name=name,
+                          predicted=predicted, index=index), hint=hint, quiet=quiet)
