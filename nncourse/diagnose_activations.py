@@ -10,8 +10,9 @@ import math
 
 import torch
 
-from nncourse.checks import CheckFailure, check_close, check_shape, values_match
+from nncourse.checks import CheckFailure, check_close, check_shape, tick, values_match
 from nncourse.forbid import forbidden  # noqa: F401 (the exercises import it from here)
+from nncourse.messages import say
 from nncourse.watching import watches_student_code
 
 # float32 exp overflows to inf above this input
@@ -43,6 +44,10 @@ def known_mistake(actual, mistakes, atol=1e-5, rtol=1e-4):
     return None
 
 
+def _with_known(message, mistake):
+    return say("{message}\nKnown mistake: {mistake}", message=message, mistake=mistake)
+
+
 def check_or_name(actual, expected, name, mistakes=None, atol=1e-5, rtol=1e-4, hint=None,
                   nonfinite=None, quiet=False, nonfinite_if=None):
     """``check_close``; when it fails, name the known mistake that ``actual`` matches.
@@ -61,18 +66,18 @@ def check_or_name(actual, expected, name, mistakes=None, atol=1e-5, rtol=1e-4, h
             first = tuple(int(i) for i in bad.nonzero()[0])
             known = nonfinite_if is None or any(
                 _nonfinite_at(candidate, bad) for candidate in nonfinite_if)
-            raise CheckFailure(
-                f"{name}: {int(bad.sum())} entries are inf or NaN where finite values are "
-                f"expected (the first at index {first}: got {got[first].item()}, expected "
-                f"{want[first].item():.6g})." + (f"\nKnown mistake: {nonfinite}" if known
-                                                 else ""))
+            message = say("{name}: {count} entries are inf or NaN where finite "
+                          "values are expected (the first at index {index}: got {got}, "
+                          "expected {want:.6g}).", name=name, count=int(bad.sum()),
+                          index=first, got=got[first].item(), want=want[first].item())
+            raise CheckFailure(_with_known(message, nonfinite) if known else message)
     try:
         check_close(actual, expected, name=name, atol=atol, rtol=rtol, hint=hint,
                     quiet=quiet)
     except CheckFailure as err:
         label = known_mistake(actual, mistakes or {}, atol, rtol)
         if label:
-            raise CheckFailure(f"{err}\nKnown mistake: {label}") from None
+            raise CheckFailure(_with_known(str(err), label)) from None
         raise
 
 
@@ -93,16 +98,18 @@ def _other_dims(x, dim):
 # ----------------------------------------------------------------------------------------
 # softmax and log-softmax
 
-UNSTABLE_SOFTMAX = (
-    f"exp(x) overflows to inf for x above about {EXP_OVERFLOW:.1f} in float32, and "
-    "inf / inf is NaN. Softmax does not change when a constant is subtracted from every "
-    "logit, so subtract the maximum along dim first: exp(x - max) is at most 1 (the "
-    "maximum of the whole tensor is not enough: a row far below it underflows to 0 / 0).")
+def _unstable_softmax():
+    return say("exp(x) overflows to inf for x above about {limit:.1f} in float32, and "
+               "inf / inf is NaN. Softmax does not change when a constant is subtracted "
+               "from every logit, so subtract the maximum along dim first: "
+               "exp(x - max) is at most 1 (the maximum of the whole tensor is not "
+               "enough: a row far below it underflows to 0 / 0).", limit=EXP_OVERFLOW)
 
-LOG_OF_SOFTMAX = (
-    "log(softmax(x)) underflows: a probability below about 1e-45 rounds to 0 in float32 "
-    "and log(0) = -inf. Compute log-softmax directly: "
-    "x - max - log(sum(exp(x - max))).")
+
+def _log_of_softmax():
+    return say("log(softmax(x)) underflows: a probability below about 1e-45 rounds to 0 "
+               "in float32 and log(0) = -inf. Compute log-softmax directly: "
+               "x - max - log(sum(exp(x - max))).")
 
 
 def check_softmax(actual, x, dim, name="softmax(x, dim)", quiet=False, rtol=1e-4):
@@ -112,20 +119,21 @@ def check_softmax(actual, x, dim, name="softmax(x, dim)", quiet=False, rtol=1e-4
     (exp(x - logsumexp)) rounds the exponent to about L * 1.2e-7, so a test with huge
     logits allows that much relative error."""
     expected = torch.softmax(x, dim)
-    mistakes = {f"softmax over dim {d} instead of dim {dim}: the probabilities must sum "
-                f"to 1 along dim {dim}": (lambda d=d: torch.softmax(x, d))
-                for d in _other_dims(x, dim)}
-    mistakes["the whole tensor was normalised at once: divide by the sum along dim "
-             f"{dim} only (sum(..., dim={dim}, keepdim=True))"] = lambda: x.exp() / x.exp().sum()
-    mistakes["exp(x) was never divided by its sum"] = lambda: x.exp()
-    mistakes["these are log-probabilities (log-softmax), not probabilities"] = (
+    mistakes = {say("softmax over dim {d} instead of dim {dim}: the probabilities must "
+                    "sum to 1 along dim {dim}", d=d, dim=dim):
+                (lambda d=d: torch.softmax(x, d)) for d in _other_dims(x, dim)}
+    mistakes[say("the whole tensor was normalised at once: divide by the sum along dim "
+                 "{dim} only (sum(..., dim={dim}, keepdim=True))", dim=dim)] = (
+        lambda: x.exp() / x.exp().sum())
+    mistakes[say("exp(x) was never divided by its sum")] = lambda: x.exp()
+    mistakes[say("these are log-probabilities (log-softmax), not probabilities")] = (
         lambda: torch.log_softmax(x, dim))
-    mistakes["the sum was taken without keepdim=True, so it broadcast along the wrong "
-             "dimension"] = lambda: x.exp() / x.exp().sum(dim)
+    mistakes[say("the sum was taken without keepdim=True, so it broadcast along the "
+                 "wrong dimension")] = lambda: x.exp() / x.exp().sum(dim)
     unstable = [lambda: x.exp() / x.exp().sum(dim, keepdim=True),
                 lambda: (x - x.max()).exp() / (x - x.max()).exp().sum(dim, keepdim=True)]
     check_or_name(actual, expected, name, mistakes, atol=1e-6, rtol=rtol,
-                  nonfinite=UNSTABLE_SOFTMAX, quiet=quiet, nonfinite_if=unstable)
+                  nonfinite=_unstable_softmax(), quiet=quiet, nonfinite_if=unstable)
 
 
 def check_log_softmax(actual, x, dim, name="log_softmax(x, dim)", quiet=False):
@@ -136,25 +144,26 @@ def check_log_softmax(actual, x, dim, name="log_softmax(x, dim)", quiet=False):
         got64, want64 = _as_float64(got), _as_float64(expected)
         if (torch.isneginf(got64) & torch.isfinite(want64)).any():
             label = known_mistake(got, {
-                UNSTABLE_SOFTMAX: lambda: x - x.exp().sum(dim, keepdim=True).log(),
-                LOG_OF_SOFTMAX: lambda: torch.softmax(x, dim).log(),
+                _unstable_softmax(): lambda: x - x.exp().sum(dim, keepdim=True).log(),
+                _log_of_softmax(): lambda: torch.softmax(x, dim).log(),
             }, atol=1e-5, rtol=1e-5)
-            raise CheckFailure(f"{name}: -inf where a finite log-probability is expected."
-                               + (f"\nKnown mistake: {label}" if label else ""))
+            message = say("{name}: -inf where a finite log-probability is expected.",
+                          name=name)
+            raise CheckFailure(_with_known(message, label) if label else message)
     m = x.amax(dim, keepdim=True)
-    mistakes = {f"log-softmax over dim {d} instead of dim {dim}": (
+    mistakes = {say("log-softmax over dim {d} instead of dim {dim}", d=d, dim=dim): (
         lambda d=d: torch.log_softmax(x, d)) for d in _other_dims(x, dim)}
-    mistakes["these are probabilities (softmax), not log-probabilities"] = (
+    mistakes[say("these are probabilities (softmax), not log-probabilities")] = (
         lambda: torch.softmax(x, dim))
-    mistakes["the maximum was subtracted inside the log-sum-exp but not outside: "
-             "log_softmax(x) = x - max - log(sum(exp(x - max)))"] = (
+    mistakes[say("the maximum was subtracted inside the log-sum-exp but not outside: "
+                 "log_softmax(x) = x - max - log(sum(exp(x - max)))")] = (
         lambda: x - (x - m).exp().sum(dim, keepdim=True).log())
-    mistakes["only the maximum was subtracted: the log(sum(exp(x - max))) term is "
-             "missing"] = lambda: x - m
+    mistakes[say("only the maximum was subtracted: the log(sum(exp(x - max))) term is "
+                 "missing")] = lambda: x - m
     unstable = [lambda: x - x.exp().sum(dim, keepdim=True).log(),
                 lambda: (x - x.max()) - (x - x.max()).exp().sum(dim, keepdim=True).log()]
     check_or_name(actual, expected, name, mistakes, atol=1e-5, rtol=1e-5,
-                  nonfinite=UNSTABLE_SOFTMAX, quiet=quiet, nonfinite_if=unstable)
+                  nonfinite=_unstable_softmax(), quiet=quiet, nonfinite_if=unstable)
 
 
 # ----------------------------------------------------------------------------------------
@@ -172,12 +181,13 @@ def check_sigmoid_derivative(actual, x, name="sigmoid_derivative(x)", quiet=Fals
     """sigma'(x) = sigma(x) * (1 - sigma(x)), checked against autograd."""
     s = torch.sigmoid(x)
     mistakes = {
-        "that is sigmoid itself, not its derivative": s,
-        "the formula sigma(x) * (1 - sigma(x)) was applied to x instead of to "
-        "sigma(x)": x * (1 - x),
-        "sigma(x) * (1 + sigma(x)): the sign inside the bracket is wrong": s * (1 + s),
-        "1 - sigma(x)**2 is the tanh pattern; sigmoid's derivative is "
-        "sigma(x) * (1 - sigma(x))": 1 - s ** 2,
+        say("that is sigmoid itself, not its derivative"): s,
+        say("the formula sigma(x) * (1 - sigma(x)) was applied to x instead of to "
+            "sigma(x)"): x * (1 - x),
+        say("sigma(x) * (1 + sigma(x)): the sign inside the bracket is wrong"):
+            s * (1 + s),
+        say("1 - sigma(x)**2 is the tanh pattern; sigmoid's derivative is "
+            "sigma(x) * (1 - sigma(x))"): 1 - s ** 2,
     }
     check_or_name(actual, autograd_derivative(torch.sigmoid, x), name, mistakes,
                   atol=1e-6, rtol=1e-4, quiet=quiet)
@@ -187,11 +197,12 @@ def check_tanh_derivative(actual, x, name="tanh_derivative(x)", quiet=False):
     """tanh'(x) = 1 - tanh(x)**2, checked against autograd."""
     t = torch.tanh(x)
     mistakes = {
-        "that is tanh itself, not its derivative": t,
-        "the formula 1 - tanh(x)**2 was applied to x instead of to tanh(x)": 1 - x ** 2,
-        "1 - tanh(x): the square is missing": 1 - t,
-        "tanh(x) * (1 - tanh(x)) is the sigmoid pattern; tanh's derivative is "
-        "1 - tanh(x)**2": t * (1 - t),
+        say("that is tanh itself, not its derivative"): t,
+        say("the formula 1 - tanh(x)**2 was applied to x instead of to tanh(x)"):
+            1 - x ** 2,
+        say("1 - tanh(x): the square is missing"): 1 - t,
+        say("tanh(x) * (1 - tanh(x)) is the sigmoid pattern; tanh's derivative is "
+            "1 - tanh(x)**2"): t * (1 - t),
     }
     check_or_name(actual, autograd_derivative(torch.tanh, x), name, mistakes,
                   atol=1e-6, rtol=1e-4, quiet=quiet)
@@ -207,14 +218,15 @@ def check_sigmoid_chain_gradient(actual, x, depth, name="sigmoid_chain_gradient(
 
     s = torch.sigmoid(x)
     mistakes = {
-        "0.25 ** depth is only an upper bound (sigma' is at most 0.25): each factor "
-        "is sigma'(a) at that layer's own input a": torch.full_like(x, 0.25 ** depth),
-        "sigma'(x) ** depth reuses the first layer's input for every layer: layer k's "
-        "input is the output of layer k - 1": (s * (1 - s)) ** depth,
-        "that is the output of the chain, not its derivative": lambda: chain(x),
-        "one factor too few: the chain rule has one sigma' per layer":
+        say("0.25 ** depth is only an upper bound (sigma' is at most 0.25): each "
+            "factor is sigma'(a) at that layer's own input a"):
+            torch.full_like(x, 0.25 ** depth),
+        say("sigma'(x) ** depth reuses the first layer's input for every layer: "
+            "layer k's input is the output of layer k - 1"): (s * (1 - s)) ** depth,
+        say("that is the output of the chain, not its derivative"): lambda: chain(x),
+        say("one factor too few: the chain rule has one sigma' per layer"):
             lambda: autograd_derivative(lambda t: chain(t, depth - 1), x),
-        "one factor too many: the chain rule has one sigma' per layer":
+        say("one factor too many: the chain rule has one sigma' per layer"):
             lambda: autograd_derivative(lambda t: chain(t, depth + 1), x),
     }
     check_or_name(actual, autograd_derivative(chain, x), name, mistakes, atol=1e-9,
@@ -235,39 +247,43 @@ def check_gelu(actual, x, approximate="none", name="gelu(x)", quiet=False):
     expected = torch.nn.functional.gelu(x, approximate=approximate)
     exact = x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))
     mistakes = {
-        "that is ReLU, not GELU": torch.relu(x),
-        "x * sigmoid(1.702 x) is a third approximation; use the formula asked for":
+        say("that is ReLU, not GELU"): torch.relu(x),
+        say("x * sigmoid(1.702 x) is a third approximation; use the formula asked for"):
             x * torch.sigmoid(1.702 * x),
-        "x * Phi(x) needs the Gaussian CDF Phi(x) = 0.5 (1 + erf(x / sqrt(2))); "
-        "erf(x) without the / sqrt(2) is not it": x * 0.5 * (1 + torch.erf(x)),
+        say("x * Phi(x) needs the Gaussian CDF Phi(x) = 0.5 (1 + erf(x / sqrt(2))); "
+            "erf(x) without the / sqrt(2) is not it"): x * 0.5 * (1 + torch.erf(x)),
     }
     if approximate == "none":
-        mistakes["that is the tanh approximation; approximate='none' means the exact "
-                 "x * Phi(x) with erf"] = gelu_tanh(x)
+        mistakes[say("that is the tanh approximation; approximate='none' means the "
+                     "exact x * Phi(x) with erf")] = gelu_tanh(x)
     else:
-        mistakes["that is the exact GELU (erf); approximate='tanh' asks for the tanh "
-                 "formula"] = exact
+        mistakes[say("that is the exact GELU (erf); approximate='tanh' asks for the "
+                     "tanh formula")] = exact
     check_or_name(actual, expected, name, mistakes, atol=1e-6, rtol=1e-4, quiet=quiet)
 
 
-def check_unchanged(x_after, x_before, name="the input", quiet=False):
-    """The function under test must not have modified its input in place."""
+def check_unchanged(x_after, x_before, name=None, quiet=False):
+    """The function under test must not have modified its input in place; ``name``
+    defaults to "the input"."""
+    name = say("the input") if name is None else name
     if not torch.equal(x_after, x_before):
         changed = int((x_after != x_before).sum())
-        raise CheckFailure(
-            f"{name} was modified: {changed} entries changed.\nKnown mistake: an in-place "
-            "operation (relu_, clamp_, x[x < 0] = 0, inplace=True) overwrote a tensor the "
-            "caller (or autograd) still needs; return a new tensor instead.")
-    if not quiet:
-        print(f"\u2713 {name} unchanged")
+        raise CheckFailure(say(
+            "{name} was modified: {changed} entries changed.\nKnown mistake: an "
+            "in-place operation (relu_, clamp_, x[x < 0] = 0, inplace=True) overwrote a "
+            "tensor the caller (or autograd) still needs; return a new tensor instead.",
+            name=name, changed=changed))
+    tick(say("{name} unchanged", name=name), quiet)
 
 
 def check_relu(actual, x, name="relu(x)", quiet=False):
     """Compare with ``torch.relu(x)``; recognise the usual confusions."""
     mistakes = {
-        "negative inputs must become 0, positive ones stay: max(x, 0)": x.clamp(max=0),
-        "that is the absolute value, not ReLU": x.abs(),
-        "that is the step function (ReLU's derivative), not ReLU": (x > 0).to(x.dtype),
+        say("negative inputs must become 0, positive ones stay: max(x, 0)"):
+            x.clamp(max=0),
+        say("that is the absolute value, not ReLU"): x.abs(),
+        say("that is the step function (ReLU's derivative), not ReLU"):
+            (x > 0).to(x.dtype),
     }
     check_or_name(actual, torch.relu(x), name, mistakes, atol=0, rtol=0, quiet=quiet)
 
@@ -286,12 +302,12 @@ def check_softmax_jacobian(actual, x, name="softmax_jacobian(x)", quiet=False):
     s = torch.softmax(x, 0)
     right = torch.diag(s) - torch.outer(s, s)
     mistakes = {
-        "only the diagonal s_i (1 - s_i): every output depends on every logit, so the "
-        "off-diagonal entries are -s_i s_j": torch.diag(s * (1 - s)),
-        "the sign is flipped: J = diag(s) - s s^T": -right,
-        "diag(s) alone: the - s s^T term is missing": torch.diag(s),
-        "the Jacobian was built from the logits x instead of the probabilities "
-        "s = softmax(x)": torch.diag(x) - torch.outer(x, x),
+        say("only the diagonal s_i (1 - s_i): every output depends on every logit, so "
+            "the off-diagonal entries are -s_i s_j"): torch.diag(s * (1 - s)),
+        say("the sign is flipped: J = diag(s) - s s^T"): -right,
+        say("diag(s) alone: the - s s^T term is missing"): torch.diag(s),
+        say("the Jacobian was built from the logits x instead of the probabilities "
+            "s = softmax(x)"): torch.diag(x) - torch.outer(x, x),
     }
     check_or_name(actual, softmax_jacobian_autograd(x), name, mistakes, atol=1e-6,
                   rtol=1e-4, quiet=quiet)
@@ -310,22 +326,27 @@ def check_predicted_values(got, expected, name, rule, mistakes=None, atol=1e-3,
     from nncourse.checks import check_true
 
     if isinstance(expected, bool):
-        check_true(isinstance(got, bool), f"{name} should be True or False, got "
-                   f"{type(got).__name__}", quiet=True)
+        check_true(isinstance(got, bool), say("{name} should be True or False, got "
+                                              "{kind}", name=name,
+                                              kind=type(got).__name__), quiet=True)
         right = got == expected
     else:
         numbers = got if isinstance(got, (list, tuple)) else [got]
+        if isinstance(expected, list):
+            wrong_kind = say("{name} should be a list of numbers, got {got!r}",
+                             name=name, got=got)
+        else:
+            wrong_kind = say("{name} should be a number, got {got!r}", name=name,
+                             got=got)
         check_true(all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                       for v in numbers),
-                   f"{name} should be "
-                   f"{'a list of numbers' if isinstance(expected, list) else 'a number'}, "
-                   f"got {got!r}", quiet=True)
+                       for v in numbers), wrong_kind, quiet=True)
         want = expected if isinstance(expected, list) else [expected]
-        check_true(len(numbers) == len(want), f"{name} should hold {len(want)} numbers, "
-                   f"got {len(numbers)}", quiet=True)
+        check_true(len(numbers) == len(want),
+                   say("{name} should hold {want} numbers, got {got}", name=name,
+                       want=len(want), got=len(numbers)), quiet=True)
         right = all(abs(float(g) - float(w)) <= atol for g, w in zip(numbers, want))
     if right:
-        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        check_true(True, "", passed=say("{name} is right", name=name), quiet=quiet)
         return
     hint = rule
     for wrong, text in (mistakes or {}).items():
@@ -338,8 +359,8 @@ def check_predicted_values(got, expected, name, rule, mistakes=None, atol=1e-3,
         if same:
             hint = f"{text}\n{rule}"
             break
-    check_true(False, f"{name} = {got!r} is not what PyTorch computes", hint=hint,
-               quiet=quiet)
+    check_true(False, say("{name} = {got!r} is not what PyTorch computes", name=name,
+                          got=got), hint=hint, quiet=quiet)
 
 
 # ----------------------------------------------------------------------------------------
@@ -358,7 +379,8 @@ def watch_backward(fn, x):
     except RuntimeError as err:
         return {"stage": "forward", "error": str(err)}
     if not isinstance(out, torch.Tensor):
-        return {"stage": "forward", "error": f"it returned a {type(out).__name__}"}
+        return {"stage": "forward",
+                "error": say("it returned a {kind}", kind=type(out).__name__)}
     seen = {"stage": "done", "error": None, "requires_grad": out.requires_grad,
             "x_changed": not torch.equal(x.detach(), before), "grad": None}
     if out.requires_grad:
@@ -389,32 +411,37 @@ def check_silu_fix(fn, x, name="silu(x)", quiet=False):
     expected = reference * torch.sigmoid(reference)
     expected.sum().backward()
     seen = watch_backward(fn, x)
-    inplace_hint = ("an in-place operation (a method ending in _, or inplace=True) "
-                    "overwrote a tensor that autograd saved for the backward pass: sigmoid "
-                    "keeps its output to compute its gradient. Compute the product into a "
-                    "new tensor")
     if seen["stage"] == "forward":
         leaf = "a leaf Variable that requires grad" in seen["error"]
-        check_true(False, f"{name} raised in the forward pass: {seen['error']}",
-                   hint=("the in-place operation now writes into x itself, which the caller "
-                         "owns and autograd needs" if leaf else None))
+        check_true(False, say("{name} raised in the forward pass: {error}", name=name,
+                              error=seen["error"]),
+                   hint=say("the in-place operation now writes into x itself, which the "
+                            "caller owns and autograd needs") if leaf else None)
     if seen["stage"] == "backward":
         known = "modified by an inplace operation" in seen["error"]
-        check_true(False, f"backward through {name} raised: {seen['error']}",
-                   hint=inplace_hint if known else None)
-    check_true(not seen["x_changed"], f"{name} changed its input x in place", quiet=True)
-    check_true(seen["requires_grad"], f"the result of {name} does not require grad: "
-               "autograd cannot reach x", hint="detach(), .data or torch.no_grad() cut the "
-               "graph: the fix must keep it", quiet=True)
+        inplace_hint = say("an in-place operation (a method ending in _, or "
+                           "inplace=True) overwrote a tensor that autograd saved for "
+                           "the backward pass: sigmoid keeps its output to compute its "
+                           "gradient. Compute the product into a new tensor")
+        check_true(False, say("backward through {name} raised: {error}", name=name,
+                              error=seen["error"]), hint=inplace_hint if known else None)
+    check_true(not seen["x_changed"], say("{name} changed its input x in place",
+                                          name=name), quiet=True)
+    check_true(seen["requires_grad"], say("the result of {name} does not require grad: "
+                                          "autograd cannot reach x", name=name),
+               hint=say("detach(), .data or torch.no_grad() cut the graph: the fix must "
+                        "keep it"), quiet=True)
     with torch.no_grad():
         values = fn(x.detach().clone())
-    check_close(values, expected.detach(), f"the values of {name}", quiet=True)
-    check_true(seen["grad"] is not None, f"backward through {name} left no gradient in x",
-               quiet=True)
+    check_close(values, expected.detach(), say("the values of {name}", name=name),
+                quiet=True)
+    check_true(seen["grad"] is not None, say("backward through {name} left no "
+                                             "gradient in x", name=name), quiet=True)
     hint = None
     if matches(seen["grad"], silu_data_trick_grad(x)):
-        hint = ("the gradient is what autograd gives when sigmoid's saved output is "
-                "overwritten behind its back (through .data): no error, wrong gradients. "
-                "Compute the product into a new tensor")
-    check_close(seen["grad"], reference.grad, f"the gradient of {name}.sum() with respect "
-                "to x", hint=hint, quiet=quiet)
+        hint = say("the gradient is what autograd gives when sigmoid's saved output is "
+                   "overwritten behind its back (through .data): no error, wrong "
+                   "gradients. Compute the product into a new tensor")
+    check_close(seen["grad"], reference.grad, say("the gradient of {name}.sum() with "
+                                                  "respect to x", name=name),
+                hint=hint, quiet=quiet)

@@ -22,26 +22,46 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from nncourse.checks import CheckFailure, tick, check_close, values_match
+from nncourse.checks import (CheckFailure, check_close, fmt_shape, none_returned, tick,
+                             values_match, with_hint)
 from nncourse.forbid import forbidden
+from nncourse.messages import say
 
-SOFTMAX_BEFORE_CE = ("softmax was applied before cross-entropy: the loss takes raw logits "
-                     "and applies log-softmax itself, so the probabilities went through "
-                     "softmax twice. Pass the logits straight to the loss")
-NAIVE_LOG_SOFTMAX = ("softmax(...).log() rounds the small probabilities of large logits to "
-                     "0, and log(0) = -inf: use F.log_softmax(logits, dim=1), which is "
-                     "computed stably")
+
+def _softmax_before_ce():
+    return say("softmax was applied before cross-entropy: the loss takes raw logits and "
+               "applies log-softmax itself, so the probabilities went through softmax "
+               "twice. Pass the logits straight to the loss")
+
+
+def _naive_log_softmax():
+    return say("softmax(...).log() rounds the small probabilities of large logits to 0, "
+               "and log(0) = -inf: use F.log_softmax(logits, dim=1), which is computed "
+               "stably")
+
+
 # Exercise 5 of chapter 8 asks for these conversions, so the messages give a direction,
 # not the code.
-COLUMN_TARGETS = ("the targets have shape (N, 1), a column: class indices must have shape "
-                  "(N,); remove the column dimension, and only that one")
-FLOAT_TARGETS = ("the targets are floats ({dtype}): class indices must be integers of dtype "
-                 "torch.long")
-ONE_HOT_TARGETS = ("the targets are one-hot rows of shape (N, C): class indices are one "
-                   "number per sample, the position of the 1 in its row")
-LOST_BATCH_DIM = ("the targets have no dimension at all: a squeeze() that removes every "
-                  "dimension of size 1 also removes the batch dimension when N = 1; "
-                  "name the dimension to remove")
+def _column_targets():
+    return say("the targets have shape (N, 1), a column: class indices must have shape "
+               "(N,); remove the column dimension, and only that one")
+
+
+def _float_targets(dtype):
+    return say("the targets are floats ({dtype}): class indices must be integers of "
+               "dtype torch.long", dtype=dtype)
+
+
+def _one_hot_targets():
+    return say("the targets are one-hot rows of shape (N, C): class indices are one "
+               "number per sample, the position of the 1 in its row")
+
+
+def _lost_batch_dim():
+    return say("the targets have no dimension at all: a squeeze() that removes every "
+               "dimension of size 1 also removes the batch dimension when N = 1; name "
+               "the dimension to remove")
+
 
 BUILTIN_LOSSES = {
     # name in torch._C._nn (or torch) -> what the student called
@@ -80,17 +100,19 @@ def _known_mistake(actual, mistakes, atol=1e-5, rtol=1e-4):
         if _matches(actual, candidate, atol, rtol):
             found.append(message)
     if len(found) > 1:
-        return "one of these (they give the same value here):\n- " + "\n- ".join(found)
+        return say("one of these (they give the same value here):\n- {mistakes}",
+                   mistakes="\n- ".join(found))
     return found[0] if found else None
 
 
 def _as_tensor(value, name):
     if value is None:
-        raise CheckFailure(f"{name} is None: did the function forget to return its result?")
+        raise CheckFailure(none_returned(name))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return torch.tensor(float(value), dtype=torch.float64)
     if not isinstance(value, torch.Tensor):
-        raise CheckFailure(f"{name} should be a tensor or a number, got {type(value).__name__}")
+        raise CheckFailure(say("{name} should be a tensor or a number, got {kind}",
+                               name=name, kind=type(value).__name__))
     return value
 
 
@@ -113,44 +135,48 @@ def diagnose_targets(y, num_classes=None):
     one squeezed away) and, when ``num_classes`` is given, indices outside 0..C-1.
     """
     if not isinstance(y, torch.Tensor):
-        return f"the targets should be a tensor, got {type(y).__name__}"
+        return say("the targets should be a tensor, got {kind}", kind=type(y).__name__)
     if y.dim() == 0:
-        return LOST_BATCH_DIM
+        return _lost_batch_dim()
     if y.dim() == 2 and y.shape[1] == 1:
-        return COLUMN_TARGETS
+        return _column_targets()
     if _is_one_hot(y):
-        return ONE_HOT_TARGETS
+        return _one_hot_targets()
     if y.dim() != 1:
-        return (f"the targets have shape {tuple(y.shape)}: class indices have shape (N,), "
-                "one integer per sample")
+        return say("the targets have shape {shape}: class indices have shape (N,), one "
+                   "integer per sample", shape=fmt_shape(y.shape))
     if y.is_floating_point():
-        return FLOAT_TARGETS.format(dtype=y.dtype)
+        return _float_targets(y.dtype)
     if y.dtype != torch.long:
-        return f"the targets have dtype {y.dtype}: nn.CrossEntropyLoss wants torch.long"
+        return say("the targets have dtype {dtype}: nn.CrossEntropyLoss wants "
+                   "torch.long", dtype=y.dtype)
     if num_classes is not None and y.numel():
         low, high = int(y.min()), int(y.max())
         if low < 0 or high >= num_classes:
-            return (f"class indices must lie in 0..{num_classes - 1}, found values from "
-                    f"{low} to {high}")
+            return say("class indices must lie in 0..{last}, found values from {low} to "
+                       "{high}", last=num_classes - 1, low=low, high=high)
     return None
 
 
 def check_class_targets(y, expected, name="targets", quiet=False):
     """``y`` must equal ``expected``: class indices of shape (N,) and dtype torch.long."""
     if y is None:
-        raise CheckFailure(f"{name} is None: did the function forget to return its result?")
+        raise CheckFailure(none_returned(name))
     problem = diagnose_targets(y)
     if problem is None and y.shape != expected.shape:
-        problem = f"expected shape {tuple(expected.shape)}, got {tuple(y.shape)}"
+        problem = say("expected shape {want}, got {got}", want=fmt_shape(expected.shape),
+                      got=fmt_shape(y.shape))
     if problem is not None:
-        raise CheckFailure(f"{name}: {problem}")
+        raise CheckFailure(say("{name}: {problem}", name=name, problem=problem))
     if not torch.equal(y.cpu(), expected.cpu()):
         wrong = (y.cpu() != expected.cpu()).nonzero()
         first = int(wrong[0])
-        raise CheckFailure(f"{name}: {len(wrong)} of {len(y)} labels differ; the first at "
-                           f"index {first}: expected {int(expected[first])}, got "
-                           f"{int(y[first])}")
-    tick(f"{name}: class indices of shape ({len(y)},), dtype torch.long", quiet)
+        raise CheckFailure(say("{name}: {wrong} of {total} labels differ; the first at "
+                               "index {index}: expected {want}, got {got}", name=name,
+                               wrong=len(wrong), total=len(y), index=first,
+                               want=int(expected[first]), got=int(y[first])))
+    tick(say("{name}: class indices of shape ({n},), dtype torch.long", name=name,
+             n=len(y)), quiet)
 
 
 # ----------------------------------------------------------------------------------------
@@ -181,45 +207,48 @@ def cross_entropy_mistakes(logits, y, weight=None, ignore_index=-100, label_smoo
         return lambda: F.cross_entropy(z, y, **{"reduction": reduction, **options, **changes})
 
     mistakes = {
-        SOFTMAX_BEFORE_CE: ce(logits.softmax(dim=1)),
-        "the sign is flipped: the loss is minus the log-probability of the true class":
-            lambda: -ce()(),
-        "log-softmax over dim 0 (the batch): the classes are in dim 1":
+        _softmax_before_ce(): ce(logits.softmax(dim=1)),
+        say("the sign is flipped: the loss is minus the log-probability of the true "
+            "class"): lambda: -ce()(),
+        say("log-softmax over dim 0 (the batch): the classes are in dim 1"):
             lambda: F.nll_loss(F.log_softmax(logits, dim=0), y, weight=weight,
                                ignore_index=ignore_index, reduction=reduction),
     }
     if reduction == "mean":
-        mistakes["the losses were added up ('sum') where 'mean' was asked for"] = ce(
-            reduction="sum")
+        mistakes[say("the losses were added up ('sum') where 'mean' was asked "
+                     "for")] = ce(reduction="sum")
     if reduction == "sum":
-        mistakes["the losses were averaged ('mean') where 'sum' was asked for"] = ce(
-            reduction="mean")
+        mistakes[say("the losses were averaged ('mean') where 'sum' was asked "
+                     "for")] = ce(reduction="mean")
     if weight is not None:
-        mistakes["the class weights were left out"] = ce(weight=None)
+        mistakes[say("the class weights were left out")] = ce(weight=None)
     if label_smoothing:
-        mistakes["label smoothing was left out"] = ce(label_smoothing=0.0)
+        mistakes[say("label smoothing was left out")] = ce(label_smoothing=0.0)
         num_classes = logits.shape[1]
-        mistakes[(f"the smoothing mass was spread over the C - 1 = {num_classes - 1} other "
-                  "classes; PyTorch spreads eps / C over all C classes, the true one "
-                  "included")] = ce(label_smoothing=label_smoothing * num_classes
-                                    / (num_classes - 1))
+        mistakes[say("the smoothing mass was spread over the C - 1 = {others} other "
+                     "classes; PyTorch spreads eps / C over all C classes, the true one "
+                     "included", others=num_classes - 1)] = ce(
+            label_smoothing=label_smoothing * num_classes / (num_classes - 1))
         if weight is None:
-            mistakes[("the true class got 1 - eps only: it also gets its share eps / C, so "
-                      "that each target row sums to 1")] = lambda: _reduce_kept(
-                ce(reduction="none")() - label_smoothing / num_classes
-                * F.cross_entropy(logits, y, reduction="none", ignore_index=ignore_index),
-                y != ignore_index, reduction)
+            mistakes[say("the true class got 1 - eps only: it also gets its share "
+                         "eps / C, so that each target row sums to 1")] = (
+                lambda: _reduce_kept(
+                    ce(reduction="none")() - label_smoothing / num_classes
+                    * F.cross_entropy(logits, y, reduction="none",
+                                      ignore_index=ignore_index),
+                    y != ignore_index, reduction))
     if reduction == "mean":
         # the right sum of losses, divided by the wrong count
         total = F.cross_entropy(logits, y, reduction="sum", **options)
         kept = int((y != ignore_index).sum())
         if kept < len(y):
-            mistakes[(f"the targets equal to ignore_index ({ignore_index}) still count in "
-                      "the mean: divide by the kept samples only")] = lambda: total / len(y)
+            mistakes[say("the targets equal to ignore_index ({ignore_index}) still "
+                         "count in the mean: divide by the kept samples only",
+                         ignore_index=ignore_index)] = lambda: total / len(y)
         if weight is not None:
-            mistakes[("the weighted losses were divided by the number of samples; with "
-                      "class weights, 'mean' divides by the sum of the weights of the "
-                      "counted samples")] = lambda: total / kept
+            mistakes[say("the weighted losses were divided by the number of samples; "
+                         "with class weights, 'mean' divides by the sum of the weights "
+                         "of the counted samples")] = lambda: total / kept
     return mistakes
 
 
@@ -232,12 +261,12 @@ def check_cross_entropy(actual, logits, y, name="loss", weight=None, ignore_inde
     expected = F.cross_entropy(logits, y, weight=weight, ignore_index=ignore_index,
                                label_smoothing=label_smoothing, reduction=reduction)
     if _matches(actual, expected, atol, rtol):
-        tick(f"{name} matches nn.CrossEntropyLoss", quiet)
+        tick(say("{name} matches nn.CrossEntropyLoss", name=name), quiet)
         return
     if not torch.isfinite(_as_float64(actual)).all():
         # named only when softmax(...).log() does overflow on these logits
         naive = logits.softmax(dim=1).log()
-        mistake = NAIVE_LOG_SOFTMAX if not torch.isfinite(naive).all() else None
+        mistake = _naive_log_softmax() if not torch.isfinite(naive).all() else None
     else:
         mistake = _known_mistake(actual, cross_entropy_mistakes(
             logits, y, weight, ignore_index, label_smoothing, reduction), atol, rtol)
@@ -249,26 +278,29 @@ def _reduction_problem(actual, expected, reduction):
     if not isinstance(actual, torch.Tensor) or actual.shape == expected.shape:
         return None
     if reduction == "none" and actual.dim() == 0:
-        return (f"reduction='none' returns one loss per element, of shape "
-                f"{tuple(expected.shape)}; got a single number: do not sum or average")
+        return say("reduction='none' returns one loss per element, of shape {shape}; "
+                   "got a single number: do not sum or average",
+                   shape=fmt_shape(expected.shape))
     if reduction in ("mean", "sum") and expected.dim() == 0 and actual.numel() > 1:
-        return (f"reduction={reduction!r} returns a single number; got a tensor of shape "
-                f"{tuple(actual.shape)}: reduce the per-element losses with "
-                f".{reduction}()")
+        return say("reduction={reduction!r} returns a single number; got a tensor of "
+                   "shape {shape}: reduce the per-element losses with .{reduction}()",
+                   reduction=reduction, shape=fmt_shape(actual.shape))
     return None
 
 
 def _fail_with(actual, expected, name, atol, rtol, mistake, reduction=None):
     problem = _reduction_problem(actual, expected, reduction)
     if problem:
-        raise CheckFailure(f"{name}: {problem}")
+        raise CheckFailure(say("{name}: {problem}", name=name, problem=problem))
     try:
         check_close(actual, expected, name, atol=atol, rtol=rtol, quiet=True)
     except CheckFailure as failure:
         if mistake:
-            raise CheckFailure(f"{failure}\nThis is a known mistake: {mistake}") from None
+            raise CheckFailure(say("{failure}\nThis is a known mistake: {mistake}",
+                                   failure=str(failure), mistake=mistake)) from None
         raise
-    raise CheckFailure(f"{name}: expected {expected}, got {actual}")
+    raise CheckFailure(say("{name}: expected {want}, got {got}", name=name,
+                           want=expected, got=actual))
 
 
 def regression_mistakes(pred, target, kind, reduction="mean"):
@@ -277,24 +309,25 @@ def regression_mistakes(pred, target, kind, reduction="mean"):
     other = {"l1": "mse", "mse": "l1"}[kind]
     per = {"l1": diff.abs(), "mse": diff.pow(2)}
     mistakes = {
-        (f"this is the {other.upper()} loss, not the {kind.upper()} loss: L1 averages "
-         "|error|, MSE averages error**2"): lambda: _reduce(per[other], reduction),
+        say("this is the {other} loss, not the {kind} loss: L1 averages |error|, MSE "
+            "averages error**2", other=other.upper(), kind=kind.upper()):
+            lambda: _reduce(per[other], reduction),
     }
     if reduction == "mean":
-        mistakes["the errors were added up ('sum') where 'mean' was asked for"] = (
+        mistakes[say("the errors were added up ('sum') where 'mean' was asked for")] = (
             lambda: per[kind].sum())
     if reduction == "sum":
-        mistakes["the errors were averaged ('mean') where 'sum' was asked for"] = (
+        mistakes[say("the errors were averaged ('mean') where 'sum' was asked for")] = (
             lambda: per[kind].mean())
     if kind == "mse":
-        mistakes["this is the root of the MSE (RMSE): MSELoss has no square root"] = (
-            lambda: _reduce(per[kind], reduction).sqrt())
+        mistakes[say("this is the root of the MSE (RMSE): MSELoss has no square "
+                     "root")] = lambda: _reduce(per[kind], reduction).sqrt()
     if kind == "l1":
-        mistakes["the absolute value is missing: errors of opposite signs cancel"] = (
-            lambda: _reduce(diff, reduction))
+        mistakes[say("the absolute value is missing: errors of opposite signs "
+                     "cancel")] = lambda: _reduce(diff, reduction)
     if reduction == "mean" and diff.dim() > 1:
-        mistakes[("the mean was taken over the samples only (the features were added): "
-                  "'mean' divides by the number of elements, N * D")] = (
+        mistakes[say("the mean was taken over the samples only (the features were "
+                     "added): 'mean' divides by the number of elements, N * D")] = (
             lambda: per[kind].sum(dim=tuple(range(1, diff.dim()))).mean())
     return mistakes
 
@@ -307,7 +340,8 @@ def check_regression_loss(actual, pred, target, kind="mse", reduction="mean", na
     pred = pred.detach()
     expected = loss(pred, target, reduction=reduction)
     if _matches(actual, expected, atol, rtol):
-        tick(f"{name} matches the {kind.upper()} loss with reduction={reduction!r}", quiet)
+        tick(say("{name} matches the {kind} loss with reduction={reduction!r}",
+                 name=name, kind=kind.upper(), reduction=reduction), quiet)
         return
     mistake = _known_mistake(actual, regression_mistakes(pred, target, kind, reduction),
                              atol, rtol)
@@ -322,7 +356,7 @@ def check_cross_entropy_grad(actual, logits, y, name="gradient", atol=1e-6, rtol
     with torch.enable_grad():
         (expected,) = torch.autograd.grad(F.cross_entropy(z, y), z)
     if _matches(actual, expected, atol, rtol):
-        tick(f"{name} matches autograd", quiet)
+        tick(say("{name} matches autograd", name=name), quiet)
         return
     mistake = _known_mistake(actual, cross_entropy_grad_mistakes(logits, y), atol, rtol)
     _fail_with(actual, expected, name, atol, rtol, mistake)
@@ -337,23 +371,24 @@ def cross_entropy_grad_mistakes(logits, y):
     probs = z.softmax(dim=1)
     one_hot = F.one_hot(y, c).to(probs.dtype)
     return {
-        ("this is the gradient of the summed loss: the mean over N samples divides the "
-         "gradient by N too"): lambda: probs - one_hot,
-        ("divided by N * C: the mean of cross-entropy runs over the N samples only; the "
-         "loss of each sample already adds up its C classes"): lambda: (probs - one_hot)
-        / (n * c),
-        ("the sign is flipped: raising the logit of the true class lowers the loss, so "
-         "its entry must be negative"): lambda: (one_hot - probs) / n,
-        ("the term of -z[i, y[i]] is missing: the loss of sample i also depends on its "
-         "true class's logit directly, not only through the log-sum-exp (each row of the "
-         "gradient sums to 0)"): lambda: probs / n,
-        ("the logits stand where the derivative of log(sum_k exp(z[i, k])) belongs: "
-         "differentiate it, through the log and then the exp"): lambda: (z - one_hot) / n,
-        ("the softmax runs over dim 0, the batch: the log-sum-exp of sample i adds up the "
-         "C logits of its own row"): lambda: (z.softmax(dim=0) - one_hot) / n,
-        ("only the true classes got a gradient: the log-sum-exp depends on every logit "
-         "of the row, so every class has a nonzero derivative"): lambda: (probs - 1)
-        * one_hot / n,
+        say("this is the gradient of the summed loss: the mean over N samples divides "
+            "the gradient by N too"): lambda: probs - one_hot,
+        say("divided by N * C: the mean of cross-entropy runs over the N samples only; "
+            "the loss of each sample already adds up its C classes"):
+            lambda: (probs - one_hot) / (n * c),
+        say("the sign is flipped: raising the logit of the true class lowers the loss, "
+            "so its entry must be negative"): lambda: (one_hot - probs) / n,
+        say("the term of -z[i, y[i]] is missing: the loss of sample i also depends on "
+            "its true class's logit directly, not only through the log-sum-exp (each "
+            "row of the gradient sums to 0)"): lambda: probs / n,
+        say("the logits stand where the derivative of log(sum_k exp(z[i, k])) belongs: "
+            "differentiate it, through the log and then the exp"):
+            lambda: (z - one_hot) / n,
+        say("the softmax runs over dim 0, the batch: the log-sum-exp of sample i adds "
+            "up the C logits of its own row"): lambda: (z.softmax(dim=0) - one_hot) / n,
+        say("only the true classes got a gradient: the log-sum-exp depends on every "
+            "logit of the row, so every class has a nonzero derivative"):
+            lambda: (probs - 1) * one_hot / n,
     }
 
 
@@ -361,26 +396,37 @@ def cross_entropy_grad_mistakes(logits, y):
 # Exercises that ask for a loss by hand
 
 
-def builtin_losses_forbidden(what="this exercise"):
-    """Inside the block, calling one of torch's loss functions raises ``CheckFailure``.
+def builtin_losses_forbidden(what=None):
+    """Inside the block, calling one of torch's loss functions raises ``CheckFailure``
+    (``what``, "this exercise" by default, names the exercise in the message).
 
     Every ``F.*_loss`` function and every loss module ends in ``torch._C._nn``; blocking
     those entries catches them all, however they were imported.
     """
+    what = say("this exercise") if what is None else what
     paths = {f"torch._C._nn.{attr}": shown for attr, shown in BUILTIN_LOSSES.items()
              if hasattr(torch._C._nn, attr)}
-    return forbidden(*paths, shown=paths, reason=what,
-                     message="{reason} asks you to compute the loss by hand, but {name} was "
-                             "called: build it from tensor operations (log_softmax, "
-                             "indexing, abs, pow, sum, mean)")
+    return forbidden(*paths, shown=paths, reason=what, message=_by_hand_refusal)
 
 
-IGNORED_AS_INDEX = ("an index is out of range, and a target here is negative: a target "
-                    "equal to ignore_index is not a class, so it cannot index the "
-                    "log-probabilities; give that sample a loss of 0 without using it as "
-                    "an index")
-SHORT_ONE_HOT = ("F.one_hot(y) without num_classes makes only max(y) + 1 = {short} columns, "
-                 "and the logits have {c}: the last class never occurs in this batch")
+def _by_hand_refusal(name, reason):
+    return say("{reason} asks you to compute the loss by hand, but {name} was called: "
+               "build it from tensor operations (log_softmax, indexing, abs, pow, sum, "
+               "mean)", name=name, reason=reason)
+
+
+def _ignored_as_index():
+    return say("an index is out of range, and a target here is negative: a target equal "
+               "to ignore_index is not a class, so it cannot index the "
+               "log-probabilities; give that sample a loss of 0 without using it as an "
+               "index")
+
+
+def _short_one_hot(short, c):
+    return say("F.one_hot(y) without num_classes makes only max(y) + 1 = {short} "
+               "columns, and the logits have {c}: the last class never occurs in this "
+               "batch",
+               short=short, c=c)
 
 
 def _error_hint(err, args):
@@ -392,12 +438,12 @@ def _error_hint(err, args):
     labels = [t for t in tensors if not t.is_floating_point() and t.dim() == 1 and t.numel()]
     logits = [t for t in tensors if t.is_floating_point() and t.dim() == 2]
     if "out of bounds" in text and any(int(t.min()) < 0 for t in labels):
-        return IGNORED_AS_INDEX
+        return _ignored_as_index()
     if "must match the size" in text and labels and logits:
         c, short = logits[0].shape[1], int(labels[0].max()) + 1
         sizes = {int(n) for n in re.findall(r"\((\d+)\)", text)}
         if short < c and sizes == {short, c}:
-            return SHORT_ONE_HOT.format(short=short, c=c)
+            return _short_one_hot(short, c)
     return None
 
 
@@ -416,8 +462,9 @@ def call_by_hand(what, fn, *args, **kwargs):
             hint = _error_hint(err, args)
             if not hint:
                 raise
-            raise CheckFailure(f"{what}: your function raised {type(err).__name__}: {err}\n"
-                               f"Hint: {hint}") from None
+            raised = say("{what}: your function raised {kind}: {error}", what=what,
+                         kind=type(err).__name__, error=err)
+            raise CheckFailure(with_hint(raised, hint)) from None
 
 
 # ----------------------------------------------------------------------------------------
@@ -428,26 +475,32 @@ def check_initial_expected(expected, num_classes, y, name="expected", quiet=Fals
     """``expected`` must be ln(C) for the C outputs of the net; names the usual slips."""
     want = math.log(num_classes)
     if isinstance(expected, bool) or not isinstance(expected, (int, float)):
-        raise CheckFailure(f"{name} should be a Python float, got {type(expected).__name__}")
+        raise CheckFailure(say("{name} should be a Python float, got {kind}", name=name,
+                               kind=type(expected).__name__))
     if math.isclose(expected, want, rel_tol=1e-6, abs_tol=1e-6):
         tick(f"{name} = ln({num_classes}) = {want:.6f}", quiet)
         return
     seen = len(torch.unique(y))
     mistakes = {
-        "that is log10(C): ln is the natural logarithm": math.log10(num_classes),
-        "that is log2(C): ln is the natural logarithm": math.log2(num_classes),
-        "that is C itself, not its logarithm": float(num_classes),
-        f"that is the logarithm of the classes found in the labels ({seen}); C is the "
-        "number of outputs of the net": math.log(seen) if seen else None,
-        f"that is the logarithm of max(y) + 1 = {int(y.max()) + 1}, from the labels; C is "
-        "the number of outputs of the net": math.log(int(y.max()) + 1),
+        say("that is log10(C): ln is the natural logarithm"): math.log10(num_classes),
+        say("that is log2(C): ln is the natural logarithm"): math.log2(num_classes),
+        say("that is C itself, not its logarithm"): float(num_classes),
+        say("that is the logarithm of the classes found in the labels ({seen}); C is "
+            "the number of outputs of the net", seen=seen):
+            math.log(seen) if seen else None,
+        say("that is the logarithm of max(y) + 1 = {count}, from the labels; C is the "
+            "number of outputs of the net", count=int(y.max()) + 1):
+            math.log(int(y.max()) + 1),
     }
     found = [label for label, value in mistakes.items()
              if value is not None and math.isclose(expected, value, rel_tol=1e-6,
                                                    abs_tol=1e-6)]
-    message = (f"{name}: expected ln({num_classes}) = {want:.6f} for a net with "
-               f"{num_classes} outputs, got {expected:.6g}")
-    raise CheckFailure(message + (f"\nKnown mistake: {found[0]}" if found else ""))
+    message = say("{name}: expected ln({c}) = {want:.6f} for a net with {c} outputs, "
+                  "got {got:.6g}", name=name, c=num_classes, want=want, got=expected)
+    if found:
+        message = say("{message}\nKnown mistake: {mistake}", message=message,
+                      mistake=found[0])
+    raise CheckFailure(message)
 
 
 # ----------------------------------------------------------------------------------------
@@ -480,29 +533,30 @@ def distillation_mistakes(student_logits, teacher_logits, T):
 
     right = kl(log_q, p)
     return {
-        ("reduction='mean' divides by every element, N * C: the KL divergence of a sample "
-         "adds up its classes, so average over the samples only ('batchmean')"):
+        say("reduction='mean' divides by every element, N * C: the KL divergence of a "
+            "sample adds up its classes, so average over the samples only "
+            "('batchmean')"):
             lambda: kl(log_q, p, "mean") * T * T,
-        "the KL divergences were added up over the batch: average them over the N samples":
-            lambda: kl(log_q, p, "sum") * T * T,
-        ("the input of the KL divergence must be the student's log-probabilities "
-         "(log_softmax), not its probabilities"): lambda: kl(q, p) * T * T,
-        ("the input of the KL divergence must be the student's log-probabilities "
-         "(log_softmax), not its logits"): lambda: kl(s / T, p) * T * T,
-        ("the arguments are swapped: this is KL(q || p); the input is the student's "
-         "log-probabilities and the target the teacher's probabilities"):
+        say("the KL divergences were added up over the batch: average them over the N "
+            "samples"): lambda: kl(log_q, p, "sum") * T * T,
+        say("the input of the KL divergence must be the student's log-probabilities "
+            "(log_softmax), not its probabilities"): lambda: kl(q, p) * T * T,
+        say("the input of the KL divergence must be the student's log-probabilities "
+            "(log_softmax), not its logits"): lambda: kl(s / T, p) * T * T,
+        say("the arguments are swapped: this is KL(q || p); the input is the student's "
+            "log-probabilities and the target the teacher's probabilities"):
             lambda: kl(log_p, q) * T * T,
-        ("the target is given as log-probabilities but read as probabilities: pass "
-         "probabilities, or say log_target=True"): lambda: kl(log_q, log_p) * T * T,
-        "the factor T**2 is missing": lambda: right,
-        "the factor is T, not T**2": lambda: right * T,
-        ("only the teacher's logits were divided by T: the student's distribution is "
-         "taken at the same temperature"):
+        say("the target is given as log-probabilities but read as probabilities: pass "
+            "probabilities, or say log_target=True"): lambda: kl(log_q, log_p) * T * T,
+        say("the factor T**2 is missing"): lambda: right,
+        say("the factor is T, not T**2"): lambda: right * T,
+        say("only the teacher's logits were divided by T: the student's distribution is "
+            "taken at the same temperature"):
             lambda: kl(F.log_softmax(s, dim=1), p) * T * T,
-        ("only the student's logits were divided by T: the soft targets are the "
-         "teacher's probabilities at temperature T"):
+        say("only the student's logits were divided by T: the soft targets are the "
+            "teacher's probabilities at temperature T"):
             lambda: kl(log_q, F.softmax(t, dim=1)) * T * T,
-        ("the logits were multiplied by T: a temperature divides them"):
+        say("the logits were multiplied by T: a temperature divides them"):
             lambda: kl(F.log_softmax(s * T, dim=1), F.softmax(t * T, dim=1)) * T * T,
     }
 
@@ -514,7 +568,8 @@ def check_distillation_loss(actual, student_logits, teacher_logits, T, name="los
     actual = _as_tensor(actual, name)
     expected = distillation_value(student_logits.detach(), teacher_logits, T)
     if _matches(actual, expected, atol, rtol):
-        tick(f"{name} matches T**2 * KL(teacher || student) at T = {T:g}", quiet)
+        tick(say("{name} matches T**2 * KL(teacher || student) at T = {T:g}", name=name,
+                 T=T), quiet)
         return
     mistake = _known_mistake(actual, distillation_mistakes(student_logits, teacher_logits,
                                                            T), atol, rtol)
@@ -524,19 +579,37 @@ def check_distillation_loss(actual, student_logits, teacher_logits, T, name="los
 # ----------------------------------------------------------------------------------------
 # Predict first: numbers and shapes written down before running anything
 
-SHAPE_NONE_RULE = ("with reduction='none', CrossEntropyLoss returns one loss per target: "
-                   "each loss adds up over the class dimension (dim 1 of the logits), and "
-                   "every other dimension stays")
-WEIGHTED_MEAN_RULE = ("with class weights, 'mean' divides the weighted sum by the sum of "
-                      "weight[y[i]] over the samples that count, and a target equal to "
-                      "ignore_index does not count at all")
-KL_RATIO_RULE = ("'batchmean' divides the sum of all the elements by the batch size N; "
-                 "'mean' divides the same sum by the number of elements")
+def _shape_none_rule():
+    return say("with reduction='none', CrossEntropyLoss returns one loss per target: "
+               "each loss adds up over the class dimension (dim 1 of the logits), and "
+               "every other dimension stays")
+
+
+def _weighted_mean_rule():
+    return say("with class weights, 'mean' divides the weighted sum by the sum of "
+               "weight[y[i]] over the samples that count, and a target equal to "
+               "ignore_index does not count at all")
+
+
+def _kl_ratio_rule():
+    return say("'batchmean' divides the sum of all the elements by the batch size N; "
+               "'mean' divides the same sum by the number of elements")
 
 
 def _predicted_int(predicted, name):
     if not isinstance(predicted, int) or isinstance(predicted, bool):
-        raise CheckFailure(f"{name} should be an int, like 3, got {predicted!r}")
+        raise CheckFailure(say("{name} should be an int, like 3, got {got!r}", name=name,
+                               got=predicted))
+
+
+def _not_predicted(name, predicted, rule, known):
+    """The failure of a wrong prediction: the known mistake it is, if any, then the
+    rule."""
+    hint = rule
+    if known:
+        hint = say("{mistake}\nThe rule: {rule}", mistake=known[0], rule=rule)
+    return CheckFailure(with_hint(say("{name} is not {got}", name=name, got=predicted),
+                                  hint))
 
 
 def check_predicted_none_shape(predicted, logits_shape, name="shape_none", quiet=False):
@@ -551,14 +624,17 @@ def check_predicted_none_shape(predicted, logits_shape, name="shape_none", quiet
     actual = tuple(F.cross_entropy(logits, targets, reduction="none").shape)
     ok_form = isinstance(predicted, (tuple, list)) and all(
         isinstance(d, int) and not isinstance(d, bool) for d in predicted)
+    rule = _shape_none_rule()
     if ok_form and tuple(predicted) == tuple(logits_shape):
-        raise CheckFailure(f"{name}: {tuple(predicted)} is the shape of the logits, and "
-                           f"keeps the class dimension\nHint: {SHAPE_NONE_RULE}")
-    rules = [("N, the samples", SHAPE_NONE_RULE)] + [
-        (f"position dimension {i + 1}", SHAPE_NONE_RULE) for i in range(len(rest))]
+        raise CheckFailure(with_hint(say("{name}: {shape} is the shape of the logits, "
+                                         "and keeps the class dimension", name=name,
+                                         shape=fmt_shape(predicted)), rule))
+    rules = [(say("N, the samples"), rule)] + [
+        (say("position dimension {i}", i=i + 1), rule) for i in range(len(rest))]
     if ok_form and len(predicted) != len(actual):
-        raise CheckFailure(f"{name}: you wrote {len(predicted)} dimensions, and that is not "
-                           f"the number the loss has\nHint: {SHAPE_NONE_RULE}")
+        raise CheckFailure(with_hint(say("{name}: you wrote {count} dimensions, and "
+                                         "that is not the number the loss has",
+                                         name=name, count=len(predicted)), rule))
     check_predicted_shape(predicted, actual, name, rules, quiet=quiet)
 
 
@@ -574,17 +650,18 @@ def check_predicted_divisor(predicted, weight, y, ignore_index=-100, name="divis
     mean = F.cross_entropy(logits, y, weight=w, ignore_index=ignore_index)
     actual = int(round(float(total / mean)))
     if predicted == actual:
-        tick(f"{name} = {actual}, predicted right", quiet)
+        tick(say("{name} = {value}, predicted right", name=name, value=actual), quiet)
         return
     kept = y != ignore_index
-    known = [(len(y), "that counts every sample, the ignored ones too, and leaves out the "
-                      "weights"),
-             (int(kept.sum()), "that counts the kept samples but leaves out their weights"),
-             (int(round(float(w.sum()))), "that adds up the weights of all the classes, "
-                                          "not those of the samples' targets")]
+    known = [(len(y), say("that counts every sample, the ignored ones too, and leaves "
+                          "out the weights")),
+             (int(kept.sum()), say("that counts the kept samples but leaves out their "
+                                   "weights")),
+             (int(round(float(w.sum()))), say("that adds up the weights of all the "
+                                              "classes, not those of the samples' "
+                                              "targets"))]
     found = [text for value, text in known if value == predicted and value != actual]
-    hint = (found[0] + "\nThe rule: " if found else "") + WEIGHTED_MEAN_RULE
-    raise CheckFailure(f"{name} is not {predicted}\nHint: {hint}")
+    raise _not_predicted(name, predicted, _weighted_mean_rule(), found)
 
 
 def check_predicted_kl_ratio(predicted, shape, name="kl_ratio", quiet=False):
@@ -599,13 +676,13 @@ def check_predicted_kl_ratio(predicted, shape, name="kl_ratio", quiet=False):
         mean = F.kl_div(log_q, p, reduction="mean")
     actual = int(round(float(F.kl_div(log_q, p, reduction="batchmean") / mean)))
     if predicted == actual:
-        tick(f"{name} = {actual}, predicted right", quiet)
+        tick(say("{name} = {value}, predicted right", name=name, value=actual), quiet)
         return
     n = shape[0]
-    known = [(n, "that is the batch size: 'batchmean' already divides by it"),
-             (math.prod(shape), "that is the number of elements: 'mean' divides by it, "
-                                "and 'batchmean' divides by something too"),
-             (1, "the two reductions do differ: torch warns about 'mean' for KLDivLoss")]
+    known = [(n, say("that is the batch size: 'batchmean' already divides by it")),
+             (math.prod(shape), say("that is the number of elements: 'mean' divides by "
+                                    "it, and 'batchmean' divides by something too")),
+             (1, say("the two reductions do differ: torch warns about 'mean' for "
+                     "KLDivLoss"))]
     found = [text for value, text in known if value == predicted and value != actual]
-    hint = (found[0] + "\nThe rule: " if found else "") + KL_RATIO_RULE
-    raise CheckFailure(f"{name} is not {predicted}\nHint: {hint}")
+    raise _not_predicted(name, predicted, _kl_ratio_rule(), found)
