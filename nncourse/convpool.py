@@ -28,6 +28,7 @@ from nncourse.checks import (
     pool_out_size,
 )
 from nncourse.forbid import forbidden  # noqa: F401 (the exercises import it from here)
+from nncourse.messages import say
 
 KINDS = ("conv", "pool", "transpose")
 
@@ -54,7 +55,7 @@ def layer_formula(layer, size, axis=0):
                                       _axis(layer.dilation, axis))
     if isinstance(layer, nn.modules.conv._ConvNd):
         if layer.padding == "same":
-            return f"padding='same' keeps the size: {size}"
+            return say("padding='same' keeps the size: {size}", size=size)
         padding = 0 if layer.padding == "valid" else _axis(layer.padding, axis)
         return conv_formula(size, _axis(layer.kernel_size, axis), _axis(layer.stride, axis),
                             padding, _axis(layer.dilation, axis))
@@ -66,8 +67,9 @@ def layer_formula(layer, size, axis=0):
     if isinstance(layer, (nn.modules.pooling._AdaptiveAvgPoolNd,
                           nn.modules.pooling._AdaptiveMaxPoolNd)):
         wanted = _axis(layer.output_size, axis)
-        return f"adaptive pooling always gives output_size: {wanted or size}"
-    raise TypeError(f"no output-size formula for {type(layer).__name__}")
+        return say("adaptive pooling always gives output_size: {size}",
+                   size=wanted or size)
+    raise TypeError(say("no output-size formula for {kind}", kind=type(layer).__name__))
 
 
 def layer_settings(layer, axis=0):
@@ -76,7 +78,7 @@ def layer_settings(layer, axis=0):
     names = ("kernel_size", "stride", "padding", "output_padding", "dilation")
     parts = [f"{key} {_axis(getattr(layer, key), axis)}" for key in names
              if hasattr(layer, key) and getattr(layer, key) is not None]
-    return ", ".join(parts) if parts else f"a {type(layer).__name__}"
+    return ", ".join(parts) if parts else say("a {kind}", kind=type(layer).__name__)
 
 
 def check_layer_output(out, expected, layer, input_shape, name="output", quiet=False,
@@ -94,7 +96,8 @@ def check_layer_output(out, expected, layer, input_shape, name="output", quiet=F
     hints = []
     if got is not None and len(got) == len(expected) and dims and layer is not None:
         if got[1] != expected[1] and hasattr(layer, "out_channels"):
-            hints.append(f"C: the layer makes out_channels = {layer.out_channels} channels")
+            hints.append(say("C: the layer makes out_channels = {n} channels",
+                             n=layer.out_channels))
         for i in range(2, len(expected)):
             if got[i] != expected[i]:
                 try:
@@ -122,7 +125,8 @@ def size_formula(kind, size, kernel_size, stride=None, padding=0, dilation=1,
     if kind == "transpose":
         return conv_transpose_formula(size, kernel_size, 1 if stride is None else stride,
                                       padding, output_padding, dilation)
-    raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    raise ValueError(say("kind must be one of {kinds}, got {kind!r}", kinds=KINDS,
+                         kind=kind))
 
 
 def size_mistakes(kind, size, kernel_size, stride=None, padding=0, dilation=1,
@@ -132,43 +136,49 @@ def size_mistakes(kind, size, kernel_size, stride=None, padding=0, dilation=1,
     if kind == "transpose":
         s = 1 if stride is None else stride
         return {
-            "use the convolution formula (a transposed convolution runs it backwards)":
+            say("use the convolution formula (a transposed convolution runs it "
+                "backwards)"):
                 conv_out_size(size, k, s, p, d),
-            "forget output_padding": conv_transpose_out_size(size, k, s, p, 0, d),
-            "subtract the padding once instead of twice (2P)":
+            say("forget output_padding"): conv_transpose_out_size(size, k, s, p, 0, d),
+            say("subtract the padding once instead of twice (2P)"):
                 conv_transpose_out_size(size, k, s, 0, output_padding, d) - p,
-            "forget the dilation": conv_transpose_out_size(size, k, s, p, output_padding),
-            "multiply size instead of size - 1 by the stride":
+            say("forget the dilation"):
+                conv_transpose_out_size(size, k, s, p, output_padding),
+            say("multiply size instead of size - 1 by the stride"):
                 conv_transpose_out_size(size + 1, k, s, p, output_padding, d),
-            "leave out the + 1": conv_transpose_out_size(size, k, s, p, output_padding, d) - 1,
+            say("leave out the + 1"):
+                conv_transpose_out_size(size, k, s, p, output_padding, d) - 1,
         }
     s = (k if kind == "pool" else 1) if stride is None else stride
     span = size + 2 * p - d * (k - 1) - 1
     mistakes = {}
     if kind == "pool":
         if stride is None:
-            mistakes["take stride 1 (pooling's stride defaults to kernel_size)"] = \
+            mistakes[say("take stride 1 (pooling's stride defaults to kernel_size)")] = \
                 pool_out_size(size, k, 1, p, d, ceil_mode)
         if ceil_mode:
-            mistakes["ignore ceil_mode (it rounds up)"] = span // s + 1
-            mistakes["round up but keep a last window that would start beyond the input"] = \
+            mistakes[say("ignore ceil_mode (it rounds up)")] = span // s + 1
+            mistakes[say("round up but keep a last window that would start beyond the "
+                         "input")] = \
                 math.ceil(span / s) + 1
         else:
-            mistakes["round up although ceil_mode is False"] = \
+            mistakes[say("round up although ceil_mode is False")] = \
                 pool_out_size(size, k, s, p, d, True)
     else:
-        mistakes["round up instead of down (a window that does not fit is dropped)"] = \
+        mistakes[say("round up instead of down (a window that does not fit is "
+                     "dropped)")] = \
             math.ceil(span / s) + 1
     mistakes.update({
-        "forget the dilation (a dilated kernel spans D*(K-1) + 1 cells)":
+        say("forget the dilation (a dilated kernel spans D*(K-1) + 1 cells)"):
             (size + 2 * p - (k - 1) - 1) // s + 1,
-        "add the padding once instead of on both sides (2P)":
+        say("add the padding once instead of on both sides (2P)"):
             (size + p - d * (k - 1) - 1) // s + 1,
-        "forget the padding": (size - d * (k - 1) - 1) // s + 1,
-        "leave out the + 1 (the first window counts too)": span // s,
-        "forget to divide by the stride": span + 1,
-        "round to the nearest integer instead of down": round(span / s) + 1,
-        "use the transposed-convolution formula": conv_transpose_out_size(size, k, s, p, 0, d),
+        say("forget the padding"): (size - d * (k - 1) - 1) // s + 1,
+        say("leave out the + 1 (the first window counts too)"): span // s,
+        say("forget to divide by the stride"): span + 1,
+        say("round to the nearest integer instead of down"): round(span / s) + 1,
+        say("use the transposed-convolution formula"):
+            conv_transpose_out_size(size, k, s, p, 0, d),
     })
     return mistakes
 
@@ -183,7 +193,8 @@ def explain_size(got, kind, size, kernel_size, stride=None, padding=0, dilation=
     right = _right_size(kind, **numbers)
     for mistake, value in size_mistakes(kind, **numbers).items():
         if value == got and value != right:
-            return f"{text}\n{got} is what you get when you {mistake}"
+            return say("{formula}\n{got} is what you get when you {mistake}",
+                       formula=text, got=got, mistake=mistake)
     return text
 
 
@@ -239,7 +250,8 @@ def size_function_mistake(fn, kind):
     for mistake in dict.fromkeys(name for table in tables for name in table):
         wrong = [table.get(mistake, ok) for table, ok in zip(tables, right)]
         if wrong != right and answers == wrong:
-            return f"your function gives what you get when you {mistake}"
+            return say("your function gives what you get when you {mistake}",
+                       mistake=mistake)
     return None
 
 
@@ -250,11 +262,11 @@ def _settings(kind, numbers):
                                                     and numbers[key] == 1)]
     if kind == "pool" and numbers["ceil_mode"]:
         used.append("ceil_mode=True")
-    return ", ".join(used) or "default settings"
+    return say(", ").join(used) or say("default settings")
 
 
 def check_size(got, expected, kind, size, kernel_size, stride=None, padding=0, dilation=1,
-               output_padding=0, ceil_mode=False, name="output size", quiet=False,
+               output_padding=0, ceil_mode=False, name=None, quiet=False,
                fn=None, hidden=False):
     """An output-size answer must be the int ``expected``.
 
@@ -263,30 +275,37 @@ def check_size(got, expected, kind, size, kernel_size, stride=None, padding=0, d
     (``size_function_mistake``); the right formula is never shown, since writing it is the
     exercise. Without ``fn`` the hint is the formula with these numbers (for exercises
     where the formula is not the answer). ``hidden`` keeps the numbers out of the message:
-    it names only which settings the case uses.
+    it names only which settings the case uses. ``name`` defaults to "output size".
     """
+    name = say("output size") if name is None else name
     numbers = dict(size=size, kernel_size=kernel_size, stride=stride, padding=padding,
                    dilation=dilation, output_padding=output_padding, ceil_mode=ceil_mode)
     shown = ", ".join(f"{key}={value}" for key, value in numbers.items()
                       if value is not None and not (key == "output_padding" and not value)
                       and not (key == "ceil_mode" and kind != "pool"))
-    label = (f"{name} on a hidden case ({_settings(kind, numbers)})" if hidden
-             else f"{name} for {shown}")
-    check_true(got is not None, f"{label} is None: did the function forget to return it?")
+    label = (say("{name} on a hidden case ({settings})", name=name,
+                 settings=_settings(kind, numbers)) if hidden
+             else say("{name} for {shown}", name=name, shown=shown))
+    check_true(got is not None, say("{label} is None: did the function forget to return "
+                                    "it?", label=label))
     if isinstance(got, float) and got.is_integer():
-        check_true(False, f"{label} should be an int, got the float {got}",
-                   hint="use // (floor division) or math.floor/math.ceil, which give ints")
+        check_true(False, say("{label} should be an int, got the float {got}",
+                              label=label, got=got),
+                   hint=say("use // (floor division) or math.floor/math.ceil, which "
+                            "give ints"))
     check_true(isinstance(got, int) and not isinstance(got, bool),
-               f"{label} should be an int, got {type(got).__name__} {got!r}")
+               say("{label} should be an int, got {kind} {got!r}", label=label,
+                   kind=type(got).__name__, got=got))
     if got == expected:
         check_true(True, label, passed=f"{label} = {expected}", quiet=quiet)
         return
+    wrong = say("{label}: expected {expected}, got {got}", label=label,
+                expected=expected, got=got)
     if fn is not None:
-        shown_got = "" if hidden else f", got {got}"
-        check_true(False, f"{label}: expected {expected}{shown_got}",
-                   hint=size_function_mistake(fn, kind))
-    check_true(False, f"{label}: expected {expected}, got {got}",
-               hint=explain_size(got, kind, **numbers))
+        if hidden:
+            wrong = say("{label}: expected {expected}", label=label, expected=expected)
+        check_true(False, wrong, hint=size_function_mistake(fn, kind))
+    check_true(False, wrong, hint=explain_size(got, kind, **numbers))
 
 
 # ----------------------------------------------------------------------------------------
@@ -301,11 +320,13 @@ def _same(got, wrong):
 @torch.no_grad()
 def conv2d_mistake(got, x, weight, bias=None, **settings):
     """If ``got`` is what a known wrong 2-D convolution gives, say which; else None."""
-    wrong = {"the kernel is flipped: PyTorch slides it as it is (a cross-correlation)":
-             F.conv2d(x, weight.flip(-2, -1), bias, **settings)}
+    flipped = say("the kernel is flipped: PyTorch slides it as it is "
+                  "(a cross-correlation)")
+    wrong = {flipped: F.conv2d(x, weight.flip(-2, -1), bias, **settings)}
     if bias is not None:
-        wrong["the bias is missing: add bias.view(1, C_out, 1, 1) to every position"] = \
-            F.conv2d(x, weight, None, **settings)
+        no_bias = say("the bias is missing: add bias.view(1, C_out, 1, 1) to every "
+                      "position")
+        wrong[no_bias] = F.conv2d(x, weight, None, **settings)
     for text, value in wrong.items():
         if _same(got, value):
             return text
@@ -317,13 +338,14 @@ def max_pool2d_mistake(got, x, kernel_size, stride=None, padding=0):
     """If ``got`` is what a known wrong max pooling gives, say which; else None."""
     wrong = {}
     if stride is None:
-        wrong["stride 1 was used: pooling's stride defaults to kernel_size"] = \
+        wrong[say("stride 1 was used: pooling's stride defaults to kernel_size")] = \
             F.max_pool2d(x, kernel_size, 1, padding)
     if padding:
         zero_padded = F.pad(x, (padding,) * 4)
-        wrong["the padding holds zeros: pad with -inf so that it never wins the max"] = \
+        wrong[say("the padding holds zeros: pad with -inf so that it never wins the "
+                  "max")] = \
             F.max_pool2d(zero_padded, kernel_size, stride)
-    wrong["the average was taken, not the maximum"] = \
+    wrong[say("the average was taken, not the maximum")] = \
         F.avg_pool2d(x, kernel_size, stride, padding, count_include_pad=False)
     for text, value in wrong.items():
         if _same(got, value):
@@ -338,12 +360,14 @@ def downsample_mistake(got, image, factor):
     h, w, c = image.shape
     chw = image.permute(2, 0, 1)                                    # (C, H, W)
     wrong = {
-        "the values were not divided by 255": F.avg_pool2d(chw.float(), factor),
-        "the average was taken on integers, which rounds it down: convert to float first":
-            F.avg_pool2d(chw.long(), factor).float() / 255,
-        "reshape/view re-reads the numbers in a new order: (H, W, C) -> (C, H, W) needs "
-        "permute(2, 0, 1)": F.avg_pool2d(image.reshape(c, h, w).float() / 255, factor),
-        "the maximum was taken, not the average": F.max_pool2d(chw.float() / 255, factor),
+        say("the values were not divided by 255"): F.avg_pool2d(chw.float(), factor),
+        say("the average was taken on integers, which rounds it down: convert to float "
+            "first"): F.avg_pool2d(chw.long(), factor).float() / 255,
+        say("reshape/view re-reads the numbers in a new order: (H, W, C) -> (C, H, W) "
+            "needs permute(2, 0, 1)"):
+            F.avg_pool2d(image.reshape(c, h, w).float() / 255, factor),
+        say("the maximum was taken, not the average"): F.max_pool2d(chw.float() / 255,
+                                                                    factor),
     }
     for text, value in wrong.items():
         if _same(got, value):
@@ -354,13 +378,16 @@ def _num_params_mistakes(c_in, c_out, kernel_size, groups, bias):
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     b = c_out if bias else 0
     return {
-        "leave out groups (each filter sees in_channels / groups channels)":
+        say("leave out groups (each filter sees in_channels / groups channels)"):
             c_out * c_in * kh * kw + b,
-        "count the bias although bias=False": c_out * (c_in // groups) * kh * kw + c_out,
-        "leave out the bias (one per output channel)": c_out * (c_in // groups) * kh * kw,
-        "divide both channel counts by groups":
+        say("count the bias although bias=False"):
+            c_out * (c_in // groups) * kh * kw + c_out,
+        say("leave out the bias (one per output channel)"):
+            c_out * (c_in // groups) * kh * kw,
+        say("divide both channel counts by groups"):
             (c_out // groups) * (c_in // groups) * kh * kw + b,
-        "take a square kernel of its first size": c_out * (c_in // groups) * kh * kh + b,
+        say("take a square kernel of its first size"):
+            c_out * (c_in // groups) * kh * kh + b,
     }
 
 
@@ -382,7 +409,8 @@ def num_params_mistake(fn):
     for mistake in _num_params_mistakes(*NUM_PARAMS_PROBES[0]):
         wrong = [_num_params_mistakes(*case)[mistake] for case in NUM_PARAMS_PROBES]
         if wrong != right and answers == wrong:
-            return f"your function gives what you get when you {mistake}"
+            return say("your function gives what you get when you {mistake}",
+                       mistake=mistake)
     return None
 
 
@@ -391,9 +419,9 @@ def edge_mistake(got, images, weight):
     """If ``got`` (an edge detector's output on ``images``) is what a detector with the
     kernels of ``weight`` flipped or in each other's channels gives, say which; else
     None. Only the interior counts: the padding mode is the student's choice."""
-    wrong = {"the kernels are flipped: PyTorch slides a kernel as it is, so write the "
-             "Sobel kernel as given": weight.flip(-2, -1),
-             "the two kernels are in each other's channels": weight.flip(0)}
+    wrong = {say("the kernels are flipped: PyTorch slides a kernel as it is, so write "
+                 "the Sobel kernel as given"): weight.flip(-2, -1),
+             say("the two kernels are in each other's channels"): weight.flip(0)}
     interior = got[..., 1:-1, 1:-1] if isinstance(got, torch.Tensor) and got.dim() == 4 \
         else got
     for text, value in wrong.items():
@@ -414,10 +442,12 @@ def adaptive_avg_pool1d_mistake(got, x, output_size):
 
     width = max(1, length // output_size)
     wrong = {
-        "the end of each window was rounded down: round it up, so windows may overlap":
+        say("the end of each window was rounded down: round it up, so windows may "
+            "overlap"):
             windows(lambda i: i * length // output_size,
                     lambda i: (i + 1) * length // output_size),
-        "every window has the same length L // output_size: they differ, and may overlap":
+        say("every window has the same length L // output_size: they differ, and may "
+            "overlap"):
             windows(lambda i: i * width, lambda i: (i + 1) * width),
     }
     for text, value in wrong.items():
@@ -446,7 +476,8 @@ def measured_size(kind, size, kernel_size, stride=None, padding=0, dilation=1,
         layer = nn.ConvTranspose1d(1, 1, kernel_size, 1 if stride is None else stride,
                                    padding, output_padding, bias=False, dilation=dilation)
     else:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise ValueError(say("kind must be one of {kinds}, got {kind!r}", kinds=KINDS,
+                             kind=kind))
     return int(layer(x).shape[-1])
 
 
@@ -455,16 +486,20 @@ def measured_size(kind, size, kernel_size, stride=None, padding=0, dilation=1,
 # ----------------------------------------------------------------------------------------
 # "Predict first" exercises: a shape or a count written down before running anything
 
-PREDICTION_MISTAKES = {
-    "no_dilation": "a dilated kernel spans dilation*(kernel_size-1) + 1 cells, not "
-                   "kernel_size: the dilation was left out",
-    "no_padding": "padding adds its cells on both sides of every spatial dimension: the "
-                  "padding was left out",
-    "round_up": "without ceil_mode the division is rounded down (floor), not up",
-    "pool_stride_1": "a pooling layer's stride defaults to its kernel_size, not to 1",
-    "no_ceil_mode": "ceil_mode=True rounds the division up: a last, partial window still "
-                    "gives an output",
-}
+def prediction_mistakes():
+    """The known wrong rules of walking a conv/pool stack: ``{key: what is wrong}``."""
+    return {
+        "no_dilation": say("a dilated kernel spans dilation*(kernel_size-1) + 1 cells, "
+                           "not kernel_size: the dilation was left out"),
+        "no_padding": say("padding adds its cells on both sides of every spatial "
+                          "dimension: the padding was left out"),
+        "round_up": say("without ceil_mode the division is rounded down (floor), "
+                        "not up"),
+        "pool_stride_1": say("a pooling layer's stride defaults to its kernel_size, "
+                             "not to 1"),
+        "no_ceil_mode": say("ceil_mode=True rounds the division up: a last, partial "
+                            "window still gives an output"),
+    }
 
 
 def _pool_layer(layer):
@@ -473,7 +508,8 @@ def _pool_layer(layer):
 
 def predicted_stack_shape(layers, input_shape, mistake=None):
     """The output shape of the conv/pool ``layers`` on ``input_shape``, by the formulas;
-    ``mistake`` (a key of PREDICTION_MISTAKES) walks them with that wrong rule instead."""
+    ``mistake`` (a key of ``prediction_mistakes()``) walks them with that wrong rule
+    instead."""
     n, c, *spatial = input_shape
     for layer in layers:
         if isinstance(layer, nn.modules.conv._ConvNd) and not layer.transposed:
@@ -505,55 +541,61 @@ def predicted_stack_shape(layers, input_shape, mistake=None):
     return (n, c, *spatial)
 
 
-def check_predicted_shape(got, layers, input_shape, name="your predicted shape",
-                          quiet=False):
+def check_predicted_shape(got, layers, input_shape, name=None, quiet=False):
     """A shape predicted by hand must be the shape ``layers`` really produce on an input
     of ``input_shape``. The message says which dimension is wrong and in which direction,
     and the rule to walk the layers with, but never the right number; a wrong answer that
-    a known wrong rule gives is named."""
+    a known wrong rule gives is named. ``name`` defaults to "your predicted shape"."""
+    name = say("your predicted shape") if name is None else name
     with torch.no_grad():
         expected = tuple(layers(torch.zeros(input_shape)).shape)
     dims = {3: "NCL", 4: "NCHW", 5: "NCDHW"}[len(expected)]
     check_true(isinstance(got, (tuple, list)) and not isinstance(got, str),
-               f"{name} should be a tuple of ints, got {type(got).__name__}", quiet=True)
+               say("{name} should be a tuple of ints, got {kind}", name=name,
+                   kind=type(got).__name__), quiet=True)
     got = tuple(got)
     check_true(all(isinstance(v, int) and not isinstance(v, bool) for v in got),
-               f"{name} should hold ints, got {got}",
-               hint="write each size as a whole number (// divides and rounds down)",
+               say("{name} should hold ints, got {got}", name=name, got=got),
+               hint=say("write each size as a whole number (// divides and rounds "
+                        "down)"),
                quiet=True)
     check_true(len(got) == len(expected),
-               f"{name} has {len(got)} entries; the output is {len(expected)}-D "
-               f"({', '.join(dims)})", quiet=True)
+               say("{name} has {n} entries; the output is {d}-D ({dims})", name=name,
+                   n=len(got), d=len(expected), dims=", ".join(dims)), quiet=True)
     if got == expected:
-        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        check_true(True, "", passed=say("{name} is right", name=name), quiet=quiet)
         return
     lines = []
     for i, (g, e) in enumerate(zip(got, expected)):
         if g == e:
             continue
-        direction = "too large" if g > e else "too small"
+        direction = say("too large") if g > e else say("too small")
         if i == 0:
-            rule = "no layer here changes the batch size"
+            rule = say("no layer here changes the batch size")
         elif i == 1:
-            rule = ("the channels are the out_channels of the last convolution; "
-                    "pooling keeps the channel count")
+            rule = say("the channels are the out_channels of the last convolution; "
+                       "pooling keeps the channel count")
         else:
-            lines.append(f"dimension {i} ({dims[i]}) is {direction}")
+            lines.append(say("dimension {i} ({dim}) is {direction}", i=i, dim=dims[i],
+                             direction=direction))
             continue
-        lines.append(f"dimension {i} ({dims[i]}) is {direction}: {rule}")
+        lines.append(say("dimension {i} ({dim}) is {direction}: {rule}", i=i,
+                         dim=dims[i], direction=direction, rule=rule))
     if any(g != e for g, e in zip(got[2:], expected[2:])):
-        lines.append("walk the layers one at a time, each spatial size with "
-                     "floor((size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1 "
-                     "(a pooling layer's stride defaults to its kernel_size; ceil_mode=True "
-                     "rounds up)")
+        lines.append(say(
+            "walk the layers one at a time, each spatial size with "
+            "floor((size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1 "
+            "(a pooling layer's stride defaults to its kernel_size; ceil_mode=True "
+            "rounds up)"))
     if len(got) >= 4 and got[2:4] == expected[3:1:-1] and got[2] != got[3]:
-        lines.append("H and W look swapped: the shape is (N, C, H, W) and a kernel "
-                     "(kH, kW) gives its first size to H")
-    for mistake, text in PREDICTION_MISTAKES.items():
+        lines.append(say("H and W look swapped: the shape is (N, C, H, W) and a kernel "
+                         "(kH, kW) gives its first size to H"))
+    for mistake, text in prediction_mistakes().items():
         if predicted_stack_shape(layers, input_shape, mistake) == got:
             lines.append(text)
             break
-    check_true(False, f"{name} {got} is not the shape the layers produce",
+    check_true(False, say("{name} {got} is not the shape the layers produce", name=name,
+                          got=got),
                hint="\n".join(lines), quiet=quiet)
 
 
@@ -565,26 +607,31 @@ def _param_counts(layers):
     no_in = sum(m.out_channels * math.prod(m.kernel_size)
                 + (m.out_channels if m.bias is not None else 0)
                 for m in layers.modules() if isinstance(m, nn.modules.conv._ConvNd))
-    return right, {weights_only: "the biases were left out: every output channel has one",
-                   no_in: "each output channel has one kernel per input channel: "
-                          "out * in * kH * kW weights"}
+    return right, {
+        weights_only: say("the biases were left out: every output channel has one"),
+        no_in: say("each output channel has one kernel per input channel: "
+                   "out * in * kH * kW weights")}
 
 
-def check_predicted_count(got, layers, name="your predicted number of parameters",
-                          quiet=False):
+def check_predicted_count(got, layers, name=None, quiet=False):
     """A parameter count predicted by hand must be that of ``layers``; the message says
-    the direction and the rule, never the number."""
+    the direction and the rule, never the number. ``name`` defaults to "your predicted
+    number of parameters"."""
+    name = say("your predicted number of parameters") if name is None else name
     expected, mistakes = _param_counts(layers)
     check_true(isinstance(got, int) and not isinstance(got, bool),
-               f"{name} should be an int, got {type(got).__name__}", quiet=True)
+               say("{name} should be an int, got {kind}", name=name,
+                   kind=type(got).__name__), quiet=True)
     if got == expected:
-        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        check_true(True, "", passed=say("{name} is right", name=name), quiet=quiet)
         return
-    hint = ("Conv2d(in, out, (kH, kW)) holds out * in * kH * kW weights and out biases "
-            "(divide in by groups); pooling and activations hold none")
+    hint = say("Conv2d(in, out, (kH, kW)) holds out * in * kH * kW weights and out "
+               "biases (divide in by groups); pooling and activations hold none")
     if got in mistakes and got != expected:
         hint = mistakes[got] + "\n" + hint
-    check_true(False, f"{name} ({got}) is {'too large' if got > expected else 'too small'}",
+    direction = say("too large") if got > expected else say("too small")
+    check_true(False, say("{name} ({got}) is {direction}", name=name, got=got,
+                          direction=direction),
                hint=hint, quiet=quiet)
 
 
@@ -597,11 +644,11 @@ def edge_maps_mistake(got, images, weight):
     grey = images[:, None].to(torch.float32)                     # (N, 1, H, W), 0..255
     right = F.conv2d(grey / 255, weight, padding=1)
     return recognised_hint(got, [
-        (right * 255, "the values are 255 times too large: the images were converted "
-                      "to float but not scaled from 0..255 to [0, 1]"),
-        (right * 3, "three times the right edges: the grey channel was copied into 3 "
-                    "channels; a greyscale image has 1 channel, so the layer needs "
-                    "in_channels=1"),
+        (right * 255, say("the values are 255 times too large: the images were "
+                          "converted to float but not scaled from 0..255 to [0, 1]")),
+        (right * 3, say("three times the right edges: the grey channel was copied "
+                        "into 3 channels; a greyscale image has 1 channel, so the layer "
+                        "needs in_channels=1")),
         (F.conv2d(grey / 255, weight.flip(-2, -1), padding=1),
-         "the kernel is flipped: PyTorch slides it as it is"),
+         say("the kernel is flipped: PyTorch slides it as it is")),
     ])

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nncourse.checks import CheckFailure, fmt_shape, tick
+from nncourse.messages import say
 from nncourse.watching import watches_student_code
 
 
@@ -52,32 +53,38 @@ def _fail(message):
 def _compare(got, want, what):
     """Fail with the shapes, or the largest difference, when ``got`` is not ``want``."""
     if not isinstance(got, torch.Tensor):
-        _fail(f"{what}: the layer returned a {type(got).__name__}, not a tensor")
+        _fail(say("{what}: the layer returned a {kind}, not a tensor", what=what,
+                  kind=type(got).__name__))
     if got.shape != want.shape:
-        _fail(f"{what}: output shape {fmt_shape(tuple(got.shape))}, expected "
-              f"{fmt_shape(tuple(want.shape))}")
+        _fail(say("{what}: output shape {got}, expected {want}", what=what,
+                  got=fmt_shape(tuple(got.shape)), want=fmt_shape(tuple(want.shape))))
     diff = (got.detach().double() - want.double()).abs()
     if diff.max() > 1e-4 + 1e-4 * want.abs().max():
-        _fail(f"{what}: the values differ (largest difference {diff.max().item():.4g})")
+        _fail(say("{what}: the values differ (largest difference {diff:.4g})", what=what,
+                  diff=diff.max().item()))
 
 
 def _check_conv(layer, name, c_in, c_out, x):
     weight = getattr(layer, "weight", None)
     if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
-        _fail(f"{name} should be a 2-d convolution (a weight of shape (out, in, kH, kW)), "
-              f"got {type(layer).__name__}")
+        _fail(say("{name} should be a 2-d convolution (a weight of shape "
+                  "(out, in, kH, kW)), got {kind}", name=name,
+                  kind=type(layer).__name__))
     if tuple(weight.shape) != (c_out, c_in, 5, 5):
-        _fail(f"{name}.weight has shape {fmt_shape(tuple(weight.shape))}; the table asks "
-              f"for {c_in} input channels, {c_out} output channels and a 5x5 kernel: "
-              f"{fmt_shape((c_out, c_in, 5, 5))}")
+        _fail(say("{name}.weight has shape {got}; the table asks for {c_in} input "
+                  "channels, {c_out} output channels and a 5x5 kernel: {want}",
+                  name=name, got=fmt_shape(tuple(weight.shape)), c_in=c_in, c_out=c_out,
+                  want=fmt_shape((c_out, c_in, 5, 5))))
     bias = getattr(layer, "bias", None)
     if bias is None:
-        _fail(f"{name} has no bias; Conv2d has one unless bias=False is asked for")
+        _fail(say("{name} has no bias; Conv2d has one unless bias=False is asked for",
+                  name=name))
     want = F.conv2d(x, weight.detach(), bias.detach(), padding=2)
     with torch.no_grad():
         got = layer(x)
-    _compare(got, want, f"{name} on an input of shape {fmt_shape(tuple(x.shape))} "
-             "(a 5x5 convolution with padding 2 keeps the height and the width)")
+    _compare(got, want, say("{name} on an input of shape {shape} (a 5x5 convolution "
+                            "with padding 2 keeps the height and the width)", name=name,
+                            shape=fmt_shape(tuple(x.shape))))
     return want
 
 
@@ -85,20 +92,25 @@ def _check_pool(layer, name, x):
     want = F.max_pool2d(x, 2)
     with torch.no_grad():
         got = layer(x)
-    _compare(got, want, f"{name} on an input of shape {fmt_shape(tuple(x.shape))} "
-             "(a 2x2 max-pool halves the height and the width, rounding down)")
+    _compare(got, want, say("{name} on an input of shape {shape} (a 2x2 max-pool halves "
+                            "the height and the width, rounding down)", name=name,
+                            shape=fmt_shape(tuple(x.shape))))
     return want
 
 
 def _check_linear(layer, name, n_in, n_out, x):
     weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
     if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
-        _fail(f"{name} should be a Linear layer, got {type(layer).__name__}")
+        _fail(say("{name} should be a Linear layer, got {kind}", name=name,
+                  kind=type(layer).__name__))
     if tuple(weight.shape) != (n_out, n_in):
-        _fail(f"{name}.weight has shape {fmt_shape(tuple(weight.shape))}, expected "
-              f"{fmt_shape((n_out, n_in))}: {n_in} input features, {n_out} outputs")
+        _fail(say("{name}.weight has shape {got}, expected {want}: {n_in} input "
+                  "features, {n_out} outputs", name=name,
+                  got=fmt_shape(tuple(weight.shape)), want=fmt_shape((n_out, n_in)),
+                  n_in=n_in, n_out=n_out))
     if bias is None:
-        _fail(f"{name} has no bias; Linear has one unless bias=False is asked for")
+        _fail(say("{name} has no bias; Linear has one unless bias=False is asked for",
+                  name=name))
     want = F.linear(x, weight.detach(), bias.detach())
     with torch.no_grad():
         got = layer(x)
@@ -127,7 +139,8 @@ def check_cifar10_layers(net, channels=(32, 32, 64), hidden=64, num_classes=10,
     x = torch.randn(2, c3, 4, 4, generator=g)
     with torch.no_grad():
         got = net.get_submodule("flatten")(x)
-    _compare(got, x.flatten(1), f"{name}.flatten on an input of shape (2, {c3}, 4, 4)")
+    _compare(got, x.flatten(1), say("{name}.flatten on an input of shape (2, {c}, 4, 4)",
+                                    name=name, c=c3))
     _check_linear(net.get_submodule("fc1"), f"{name}.fc1", c3 * 16, hidden,
                   torch.randn(2, c3 * 16, generator=g))
     _check_linear(net.get_submodule("fc2"), f"{name}.fc2", hidden, num_classes,
@@ -146,8 +159,8 @@ def check_cifar10_layers(net, channels=(32, 32, 64), hidden=64, num_classes=10,
             want = F.linear(want, module.weight.detach(), module.bias.detach())
     with torch.no_grad():
         got = net(X)
-    _compare(got, want, f"{name} on a batch of shape (3, 3, 32, 32)")
-    tick(f"{name}: every layer computes what the table says", quiet)
+    _compare(got, want, say("{name} on a batch of shape (3, 3, 32, 32)", name=name))
+    tick(say("{name}: every layer computes what the table says", name=name), quiet)
 
 
 # ----------------------------------------------------------------------------------------
@@ -177,11 +190,14 @@ def watch_grad_mode(fn, net, *args):
     return {"result": result, "grad_modes": seen}
 
 
-def check_no_graph(seen, name="the function", quiet=False):
-    """``seen`` from ``watch_grad_mode``: the model ran, and never with autograd on."""
+def check_no_graph(seen, name=None, quiet=False):
+    """``seen`` from ``watch_grad_mode``: the model ran, and never with autograd on.
+    ``name`` defaults to "the function"."""
+    name = say("the function") if name is None else name
     if not seen["grad_modes"]:
-        _fail(f"{name} never ran the model")
+        _fail(say("{name} never ran the model", name=name))
     if any(seen["grad_modes"]):
-        _fail(f"{name} ran the model with autograd on, so its layers recorded an "
-              "autograd graph; run the model inside torch.no_grad()")
-    tick(f"{name} runs the model without building an autograd graph", quiet)
+        _fail(say("{name} ran the model with autograd on, so its layers recorded an "
+                  "autograd graph; run the model inside torch.no_grad()", name=name))
+    tick(say("{name} runs the model without building an autograd graph", name=name),
+         quiet)

@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from nncourse.messages import say
+
 SMALL_VGG_CFG = (16, 16, "M", 32, 32, "M")
 
 
@@ -46,12 +48,14 @@ def load_pretrained(builder, weights, verbose=True, **kwargs):
     pretrained = os.path.exists(path)
     if pretrained:
         model = builder(weights=weights, progress=False, **kwargs)
-        message = f"{weights}: loaded from the torch hub cache ({os.path.basename(path)})"
+        message = say("{weights}: loaded from the torch hub cache ({file})",
+                      weights=weights, file=os.path.basename(path))
     else:
         model = builder(weights=None, **kwargs)
-        message = (f"{weights}: {os.path.basename(path)} is not in the torch hub cache "
-                   "(torch.hub.get_dir()/checkpoints) and nothing is downloaded here, so "
-                   "the model keeps its RANDOM initialisation: it is not pretrained")
+        message = say("{weights}: {file} is not in the torch hub cache "
+                      "(torch.hub.get_dir()/checkpoints) and nothing is downloaded "
+                      "here, so the model keeps its RANDOM initialisation: it is not "
+                      "pretrained", weights=weights, file=os.path.basename(path))
     if verbose:
         print(message)
     return model, pretrained
@@ -156,8 +160,8 @@ def check_preprocessed(batch, image, weights, name="preprocess", quiet=False):
     expected = transform(image).unsqueeze(0)  # (1, 3, crop, crop)
     shape_hint = None
     if isinstance(batch, torch.Tensor) and batch.dim() == 4 and batch.shape[-1] != crop:
-        shape_hint = (f"these weights crop to {crop} x {crop}: the sizes come from the "
-                      "weights' own preprocessing")
+        shape_hint = say("these weights crop to {crop} x {crop}: the sizes come from "
+                         "the weights' own preprocessing", crop=crop)
     check_shape(batch, expected.shape, name, dims="NCHW", hint=shape_hint, quiet=True)
 
     def resize(x, size):
@@ -169,14 +173,15 @@ def check_preprocessed(batch, image, weights, name="preprocess", quiet=False):
     resized_cropped = TF.center_crop(resize(image, transform.resize_size), transform.crop_size)
     mistakes = [
         (normalize(resize(image, [crop, crop])).unsqueeze(0),
-         f"the image was resized to {crop} x {crop} directly; the weights' preprocessing "
-         f"resizes the shorter side to {transform.resize_size[0]} (keeping the aspect "
-         "ratio) and then crops the centre"),
+         say("the image was resized to {crop} x {crop} directly; the weights' "
+             "preprocessing resizes the shorter side to {resize} (keeping the aspect "
+             "ratio) and then crops the centre", crop=crop,
+             resize=transform.resize_size[0])),
         (resized_cropped.unsqueeze(0),
-         "the values are not normalised with the mean and std of the weights' training "
-         "images"),
+         say("the values are not normalised with the mean and std of the weights' "
+             "training images")),
         (normalize(TF.center_crop(image, transform.crop_size)).unsqueeze(0),
-         "the image was cropped without being resized first"),
+         say("the image was cropped without being resized first")),
     ]
     check_close(batch, expected, name, atol=1e-4,
                 hint=recognised_hint(batch, mistakes, atol=1e-4), quiet=quiet)
@@ -221,10 +226,12 @@ def check_beats_scratch(model, classes, seed, num_epochs, init_seed, margin=TRAN
     acc = fine_tune(model, classes, seed, num_epochs)
     scratch = scratch_accuracy(classes, seed, num_epochs, init_seed)
     if not acc > scratch + margin:
-        raise CheckFailure(f"after {num_epochs} epochs of fine-tuning the accuracy is "
-                           f"{acc:.3f}, not clearly above the {scratch:.3f} of the same "
-                           f"network trained from scratch (by {margin})")
-    tick(f"fine-tuned {acc:.2f} vs scratch {scratch:.2f}", quiet)
+        raise CheckFailure(say(
+            "after {epochs} epochs of fine-tuning the accuracy is {acc:.3f}, not "
+            "clearly above the {scratch:.3f} of the same network trained from scratch "
+            "(by {margin})", epochs=num_epochs, acc=acc, scratch=scratch, margin=margin))
+    tick(say("fine-tuned {acc:.2f} vs scratch {scratch:.2f}", acc=acc, scratch=scratch),
+         quiet)
     return acc
 
 
@@ -240,91 +247,107 @@ def check_transfer(model, pretrained, state_before, num_classes, name="transfer"
     ``pretrained`` (whose state was ``state_before`` and must stay so) with a fresh
     ``classifier[6]`` of ``num_classes`` outputs, its features frozen and every other
     parameter trainable. Says which property fails, and names the parameter."""
-    from nncourse.checks import tick, check_module
+    from nncourse.checks import check_module, tick, with_hint
 
     check_module(model, f"{name}(pretrained, {num_classes})", quiet=True)
     if model is pretrained:
-        _fail(f"{name} returned the pretrained model itself: the new model must be a copy, "
-              "and the pretrained one must stay as it was")
+        _fail(say("{name} returned the pretrained model itself: the new model must be a "
+                  "copy, and the pretrained one must stay as it was", name=name))
     changed = [k for k, t in state_before.items()
                if k not in pretrained.state_dict() or not torch.equal(
                    t, pretrained.state_dict()[k])]
     if changed:
         shared = [n for n, m in model.named_children()
                   if getattr(pretrained, n, None) is m]
-        why = (f"\nHint: the new model shares {', '.join(shared)} with the pretrained one: a "
-               "shallow copy keeps the same layer objects") if shared else ""
-        _fail(f"the pretrained model was changed ({changed[0]}, ...){why}")
+        why = say("the new model shares {layers} with the pretrained one: a shallow "
+                  "copy keeps the same layer objects", layers=", ".join(shared)) \
+            if shared else None
+        _fail(with_hint(say("the pretrained model was changed ({key}, ...)",
+                            key=changed[0]), why))
     classifier = getattr(model, "classifier", None)
     head = (classifier[6] if isinstance(classifier, nn.Sequential) and len(classifier) > 6
             else None)
     old_head = pretrained.classifier[6]
     if not isinstance(head, nn.Linear):
-        _fail(f"classifier[6] of the new model should be an nn.Linear, got "
-              f"{type(head).__name__}")
+        _fail(say("classifier[6] of the new model should be an nn.Linear, got {kind}",
+                  kind=type(head).__name__))
     if (head.in_features, head.out_features) != (old_head.in_features, num_classes):
-        _fail(f"classifier[6] maps {head.in_features} inputs to {head.out_features} "
-              f"outputs; the new head maps the {old_head.in_features} inputs of the old one "
-              f"to {num_classes}")
+        _fail(say("classifier[6] maps {n_in} inputs to {n_out} outputs; the new head "
+                  "maps the {old_in} inputs of the old one to {classes}",
+                  n_in=head.in_features, n_out=head.out_features,
+                  old_in=old_head.in_features, classes=num_classes))
     if head.weight.shape == old_head.weight.shape and torch.equal(head.weight,
                                                                   old_head.weight):
-        _fail("classifier[6] holds the pretrained head's weights: the new task needs a "
-              "fresh head")
+        _fail(say("classifier[6] holds the pretrained head's weights: the new task "
+                  "needs a fresh head"))
     own = model.state_dict()
     for key, tensor in pretrained.state_dict().items():
         if key.startswith("classifier.6."):
             continue
         if key not in own:
-            _fail(f"the new model has no {key}: apart from the head it keeps every layer "
-                  "of the pretrained model")
+            _fail(say("the new model has no {key}: apart from the head it keeps every "
+                      "layer of the pretrained model", key=key))
         if own[key].shape != tensor.shape or not torch.equal(own[key], tensor):
-            _fail(f"{key} of the new model differs from the pretrained model's: apart from "
-                  "the head, the new model starts from the pretrained weights")
+            _fail(say("{key} of the new model differs from the pretrained model's: "
+                      "apart from the head, the new model starts from the pretrained "
+                      "weights", key=key))
     trainable = [n for n, p in model.named_parameters()
                  if n.startswith("features.") and p.requires_grad]
     if trainable:
-        _fail(f"{trainable[0]} of the new model still requires grad ({len(trainable)} "
-              "parameter tensors of the features do): the features must be frozen")
+        _fail(say("{key} of the new model still requires grad ({n} parameter tensors of "
+                  "the features do): the features must be frozen", key=trainable[0],
+                  n=len(trainable)))
     frozen = [n for n, p in model.named_parameters()
               if not n.startswith("features.") and not p.requires_grad]
     if frozen:
-        _fail(f"{', '.join(frozen)} of the new model {'is' if len(frozen) == 1 else 'are'} "
-              "frozen: only the features are frozen, the classifier keeps learning")
-    tick(f"a copy with the pretrained weights, a fresh {num_classes}-class head, the "
-            "features frozen and the classifier trainable", quiet)
+        names = ", ".join(frozen)
+        _fail(say("{names} of the new model is frozen: only the features are frozen, "
+                  "the classifier keeps learning", names=names) if len(frozen) == 1 else
+              say("{names} of the new model are frozen: only the features are frozen, "
+                  "the classifier keeps learning", names=names))
+    tick(say("a copy with the pretrained weights, a fresh {n}-class head, the features "
+             "frozen and the classifier trainable", n=num_classes), quiet)
 
 
 # ----------------------------------------------------------------------------------------
 # Predict first: parameter counts after freezing, written down before running anything.
 
-COUNT_RULE = ("a layer holds its weight and bias numbers: Conv2d(in, out, k) has "
-              "out * in * k * k + out, Linear(in, out) has out * in + out; pooling, ReLU "
-              "and Flatten hold none. Frozen parameters (requires_grad=False) still count "
-              "in the total, but are not trainable")
+def count_rule():
+    """How the parameters of a network are counted (the hint of a wrong prediction)."""
+    return say("a layer holds its weight and bias numbers: Conv2d(in, out, k) has "
+               "out * in * k * k + out, Linear(in, out) has out * in + out; pooling, "
+               "ReLU and Flatten hold none. Frozen parameters (requires_grad=False) "
+               "still count in the total, but are not trainable")
 
 
-def check_predicted_params(got, net, trainable_only, name="your predicted count",
-                           quiet=False):
+def check_predicted_params(got, net, trainable_only, name=None, quiet=False):
     """``got`` must be the number of parameters (scalars) of ``net``, the trainable ones
     only when ``trainable_only``. The message says the direction and the rule, never the
-    number; a wrong answer a known wrong way of counting gives is named."""
+    number; a wrong answer a known wrong way of counting gives is named. ``name``
+    defaults to "your predicted count"."""
     from nncourse.checks import check_true, count_params
 
+    name = say("your predicted count") if name is None else name
     check_true(isinstance(got, int) and not isinstance(got, bool),
-               f"{name} should be an int, got {type(got).__name__}", quiet=True)
+               say("{name} should be an int, got {kind}", name=name,
+                   kind=type(got).__name__), quiet=True)
     expected = count_params(net, trainable_only=trainable_only)
     if got == expected:
-        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        check_true(True, "", passed=say("{name} is right", name=name), quiet=quiet)
         return
     params = [p for p in net.parameters() if p.requires_grad or not trainable_only]
     known = {
         sum(p.numel() for p in params if p.dim() > 1):
-            "the biases were left out: every Conv2d and Linear output has one",
-        len(params): "that counts the tensors; count the numbers in them (numel)",
+            say("the biases were left out: every Conv2d and Linear output has one"),
+        len(params): say("that counts the tensors; count the numbers in them (numel)"),
     }
     if trainable_only:
-        known.setdefault(count_params(net), "that is every parameter, the frozen ones "
-                                            "too: requires_grad_(False) takes them out")
-    hint = COUNT_RULE if got not in known else known[got] + "\n" + COUNT_RULE
-    check_true(False, f"{name} ({got}) is {'too large' if got > expected else 'too small'}",
+        known.setdefault(count_params(net), say("that is every parameter, the frozen "
+                                                "ones too: requires_grad_(False) takes "
+                                                "them out"))
+    rule = count_rule()
+    hint = rule if got not in known else known[got] + "\n" + rule
+    direction = say("too large") if got > expected else say("too small")
+    check_true(False, say("{name} ({got}) is {direction}", name=name, got=got,
+                          direction=direction),
                hint=hint, quiet=quiet)
