@@ -19,7 +19,8 @@ import math
 import torch
 from torch import nn
 
-from nncourse.checks import CheckFailure, tick
+from nncourse.checks import CheckFailure, tick, with_hint
+from nncourse.messages import say
 from nncourse.watching import watches_student_code
 
 # What the watcher writes down, one entry per event.
@@ -28,28 +29,69 @@ ACCUMULATE = "backward+accumulate"  # a backward pass added to the previous grad
 STEP = "step"                      # optimizer.step() found a gradient
 STEP_NO_GRAD = "step-no-grad"      # optimizer.step() found no gradient (None or all zeros)
 
-MISSING_ZERO_GRAD = ("gradients accumulate across steps: .grad still held the previous "
-                     "batch's gradient when loss.backward() ran. Call optimizer.zero_grad() "
-                     "once per batch, before loss.backward()")
-STEP_BEFORE_BACKWARD = ("optimizer.step() ran before loss.backward(): the step used no "
-                        "gradient (or the previous batch's). The order is zero_grad, forward, "
-                        "loss, backward, step")
-ZERO_BETWEEN = ("optimizer.step() found no gradient although loss.backward() ran: "
-                "zero_grad() between backward and step wipes the gradient before it is used")
-NO_BACKWARD = "loss.backward() was never called: the parameters never get a gradient"
-NO_STEP = "optimizer.step() was never called: the weights never change"
-EVAL_IN_TRAIN_MODE = ("the model was in training mode during evaluation: dropout drops units "
-                      "at random and batch norm uses the batch's statistics. Call net.eval() "
-                      "before evaluating")
-EVAL_WITH_GRAD = ("autograd was on during evaluation: every forward pass built a graph for "
-                  "nothing. Evaluate inside `with torch.no_grad():`")
-MODE_NOT_RESTORED = ("the model was left in eval mode: the training loop that calls this "
-                     "would then train with dropout off. Put it back with net.train()")
-TRAIN_IN_EVAL_MODE = ("the model was in eval mode while it trained (it came in eval mode, "
-                      "and a training loop cannot assume otherwise): call net.train() "
-                      "before the first step")
-KEPT_GRAPH = ("the loss came back as a tensor that holds its autograd graph: keeping it "
-              "keeps every batch's graph in memory. Use loss.item() to get a number")
+# The mistakes the watchers name. Each message is made when it is said, in the language of
+# that moment: ``_said("NO_STEP")`` here, ``MISSING_ZERO_GRAD`` and the others from outside
+# (the module's ``__getattr__``).
+_MISTAKES = {
+    "MISSING_ZERO_GRAD": lambda: say(
+        "gradients accumulate across steps: .grad still held the previous batch's "
+        "gradient when loss.backward() ran. Call optimizer.zero_grad() once per batch, "
+        "before loss.backward()"),
+    "STEP_BEFORE_BACKWARD": lambda: say(
+        "optimizer.step() ran before loss.backward(): the step used no gradient (or the "
+        "previous batch's). The order is zero_grad, forward, loss, backward, step"),
+    "ZERO_BETWEEN": lambda: say(
+        "optimizer.step() found no gradient although loss.backward() ran: zero_grad() "
+        "between backward and step wipes the gradient before it is used"),
+    "NO_BACKWARD": lambda: say(
+        "loss.backward() was never called: the parameters never get a gradient"),
+    "NO_STEP": lambda: say("optimizer.step() was never called: the weights never change"),
+    "EVAL_IN_TRAIN_MODE": lambda: say(
+        "the model was in training mode during evaluation: dropout drops units at random "
+        "and batch norm uses the batch's statistics. Call net.eval() before evaluating"),
+    "EVAL_WITH_GRAD": lambda: say(
+        "autograd was on during evaluation: every forward pass built a graph for "
+        "nothing. Evaluate inside `with torch.no_grad():`"),
+    "MODE_NOT_RESTORED": lambda: say(
+        "the model was left in eval mode: the training loop that calls this would then "
+        "train with dropout off. Put it back with net.train()"),
+    "TRAIN_IN_EVAL_MODE": lambda: say(
+        "the model was in eval mode while it trained (it came in eval mode, and a "
+        "training loop cannot assume otherwise): call net.train() before the first step"),
+    "KEPT_GRAPH": lambda: say(
+        "the loss came back as a tensor that holds its autograd graph: keeping it keeps "
+        "every batch's graph in memory. Use loss.item() to get a number"),
+    "REPLAYED_FIRST_PASS": lambda: say(
+        "after the first pass the batches came again in the first pass's order: the loop "
+        "reused the batches it had seen (itertools.cycle keeps them) instead of starting "
+        "a new pass over the loader, which reshuffles"),
+    "NO_MOMENTUM": lambda: say(
+        "these are the weights of SGD without momentum: the recipe asks for 0.9"),
+    "STEPS_RULE": lambda: say(
+        "one optimizer step per batch; the loader cuts the samples into batches of "
+        "batch_size, and the last batch holds whatever is left (drop_last=True throws "
+        "that last batch away when it is smaller than batch_size)"),
+    "STEP_LR_RULE": lambda: say(
+        "StepLR multiplies the learning rate by gamma once every step_size calls of "
+        "scheduler.step(): after call step_size, call 2 * step_size, and so on"),
+    "FIRST_STEP_RULE": lambda: say(
+        "on the first step t = 1, and m and v start at zero: write m and v after one "
+        "update, divide each by its bias correction (or, without the correction, leave "
+        "them as they are), then form the step lr * m_hat / (sqrt(v_hat) + eps); eps is "
+        "tiny next to |g|"),
+}
+
+
+def _said(mistake):
+    """The message of ``mistake`` (a key of ``_MISTAKES``) in the current language."""
+    return _MISTAKES[mistake]()
+
+
+def __getattr__(name):
+    """``MISSING_ZERO_GRAD``, ``KEPT_GRAPH``, ...: the message, in the current language."""
+    if name in _MISTAKES:
+        return _said(name)
+    raise AttributeError(name)
 
 
 def _has_grad(p):
@@ -95,24 +137,36 @@ class LoopWatcher:
         self._handles = []
         return False
 
-    def problems(self):
-        """The mistakes the recorded events show, as messages (empty when none)."""
+    def mistakes(self):
+        """The mistakes the recorded events show, as keys of ``_MISTAKES`` (empty when
+        none): data, which the watch returns from the student's kernel."""
         events = self.events
         backwards = [i for i, e in enumerate(events) if e in (BACKWARD, ACCUMULATE)]
         steps = [i for i, e in enumerate(events) if e in (STEP, STEP_NO_GRAD)]
         found = []
         if not backwards:
-            found.append(NO_BACKWARD)
+            found.append("NO_BACKWARD")
         if not steps:
-            found.append(NO_STEP)
+            found.append("NO_STEP")
         if not backwards or not steps:
             return found
         if steps[0] < backwards[0]:
-            found.append(STEP_BEFORE_BACKWARD)
+            found.append("STEP_BEFORE_BACKWARD")
         elif any(events[i] == STEP_NO_GRAD for i in steps):
-            found.append(ZERO_BETWEEN)
+            found.append("ZERO_BETWEEN")
         if ACCUMULATE in events:
-            found.append(MISSING_ZERO_GRAD)
+            found.append("MISSING_ZERO_GRAD")
+        return found
+
+    def problems(self):
+        """The mistakes the recorded events show, as messages (empty when none)."""
+        return [_said(mistake) for mistake in self.mistakes()]
+        if steps[0] < backwards[0]:
+            found.append(_said("STEP_BEFORE_BACKWARD"))
+        elif any(events[i] == STEP_NO_GRAD for i in steps):
+            found.append(_said("ZERO_BETWEEN"))
+        if ACCUMULATE in events:
+            found.append(_said("MISSING_ZERO_GRAD"))
         return found
 
 
@@ -144,11 +198,11 @@ def eval_problems(calls, training_after, training_before=True):
     """Mistakes of an evaluation function: ``calls`` are ``ModeWatcher.calls``."""
     found = []
     if any(training for training, _ in calls):
-        found.append(EVAL_IN_TRAIN_MODE)
+        found.append(_said("EVAL_IN_TRAIN_MODE"))
     if any(grad for _, grad in calls):
-        found.append(EVAL_WITH_GRAD)
+        found.append(_said("EVAL_WITH_GRAD"))
     if training_before and not training_after:
-        found.append(MODE_NOT_RESTORED)
+        found.append(_said("MODE_NOT_RESTORED"))
     return found
 
 
@@ -178,20 +232,22 @@ def weighted_mean(values, sizes):
 
 def _raise(problems, what):
     lines = "\n".join(f"- {p}" for p in problems)
-    raise CheckFailure(f"{what}:\n{lines}")
+    raise CheckFailure(say("{what}:\n{problems}", what=what, problems=lines))
 
 
 def _as_number(value, name):
     """A returned loss as a float; a tensor that holds a graph is the known mistake."""
     if isinstance(value, torch.Tensor):
         if value.requires_grad:
-            _raise([KEPT_GRAPH], f"{name} returned a tensor")
+            _raise([_said("KEPT_GRAPH")], say("{name} returned a tensor", name=name))
         if value.numel() == 1:
             return value.item()
     if value is None:
-        raise CheckFailure(f"{name} returned None: return the loss (a number)")
+        raise CheckFailure(say("{name} returned None: return the loss (a number)",
+                               name=name))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CheckFailure(f"{name} should return numbers, got {type(value).__name__}")
+        raise CheckFailure(say("{name} should return numbers, got {kind}", name=name,
+                               kind=type(value).__name__))
     return float(value)
 
 
@@ -199,29 +255,33 @@ def _check_mean(result, values, sizes, name, rtol):
     expected = weighted_mean(values, sizes)
     if math.isclose(result, expected, rel_tol=rtol, abs_tol=1e-6):
         return
-    message = (f"{name} returned {result:.6g}, but the mean training loss of the epoch "
-               f"(each batch's loss weighted by its size) is {expected:.6g}")
+    message = say("{name} returned {result:.6g}, but the mean training loss of the epoch "
+                  "(each batch's loss weighted by its size) is {expected:.6g}", name=name,
+                  result=result, expected=expected)
+    hint = None
     if values and math.isclose(result, sum(values) / len(values), rel_tol=rtol):
-        message += ("\nHint: that is the plain mean of the batch losses; the last batch "
-                    "is smaller, so weight each loss by len(y) and divide by the number "
-                    "of samples")
+        hint = say("that is the plain mean of the batch losses; the last batch is "
+                   "smaller, so weight each loss by len(y) and divide by the number of "
+                   "samples")
     elif values and math.isclose(result, values[-1], rel_tol=rtol):
-        message += "\nHint: that is the last batch's loss only"
+        hint = say("that is the last batch's loss only")
     elif values and math.isclose(result, sum(v * n for v, n in zip(values, sizes)),
                                  rel_tol=rtol):
-        message += "\nHint: that is the sum; divide by the number of samples"
-    raise CheckFailure(message)
+        hint = say("that is the sum; divide by the number of samples")
+    raise CheckFailure(with_hint(message, hint))
 
 
 def _check_per_step(result, values, name, rtol):
     if len(result) != len(values):
-        raise CheckFailure(f"{name} returned {len(result)} losses, but {len(values)} "
-                           "training steps ran: return one loss per step")
+        raise CheckFailure(say("{name} returned {got} losses, but {want} training steps "
+                               "ran: return one loss per step", name=name,
+                               got=len(result), want=len(values)))
     for k, (got, want) in enumerate(zip(result, values)):
-        got = _as_number(got, f"{name}: the loss of step {k}")
+        got = _as_number(got, say("{name}: the loss of step {k}", name=name, k=k))
         if not math.isclose(got, want, rel_tol=rtol, abs_tol=1e-6):
-            raise CheckFailure(f"{name}: the loss returned for step {k} is {got:.6g}, but "
-                               f"the loss computed in that step was {want:.6g}")
+            raise CheckFailure(say("{name}: the loss returned for step {k} is {got:.6g}, "
+                                   "but the loss computed in that step was {want:.6g}",
+                                   name=name, k=k, got=got, want=want))
 
 
 def check_training_loop(train_fn, net, loader, loss_fn, optimizer, *args,
@@ -236,25 +296,28 @@ def check_training_loop(train_fn, net, loader, loss_fn, optimizer, *args,
     """
     seen = watch_training(train_fn, net, loader, loss_fn, optimizer, *args)
     if seen["crashed"]:
-        _raise([STEP_BEFORE_BACKWARD + " (here step() changed the weights in place "
-                "after the forward pass had saved them, so backward() failed)"],
-               f"{name} crashed in loss.backward()")
-    problems = list(seen["problems"])
+        _raise([say("{mistake} (here step() changed the weights in place after the "
+                    "forward pass had saved them, so backward() failed)",
+                    mistake=_said("STEP_BEFORE_BACKWARD"))],
+               say("{name} crashed in loss.backward()", name=name))
+    problems = [_said(mistake) for mistake in seen["mistakes"]]
     # a forward pass with autograd on is a training pass: it must run in training mode
     if any(grad and not training for training, grad in seen["modes"]):
-        problems.append(TRAIN_IN_EVAL_MODE)
+        problems.append(_said("TRAIN_IN_EVAL_MODE"))
     if problems:
-        _raise(problems, f"{name} runs, but the loop has a mistake")
+        _raise(problems, say("{name} runs, but the loop has a mistake", name=name))
     result, values, sizes = seen["result"], seen["values"], seen["sizes"]
     if isinstance(result, (list, tuple)):
         _check_per_step(result, values, name, rtol)
         result = [_as_number(v, name) for v in result]
-        summary = f"{len(result)} losses, the last {result[-1]:.4f}" if result else "no loss"
+        summary = say("{count} losses, the last {last:.4f}", count=len(result),
+                      last=result[-1]) if result else say("no loss")
     else:
         result = _as_number(result, name)
         _check_mean(result, values, sizes, name, rtol)
-        summary = f"mean loss {result:.4f}"
-    tick(f"{name}: zero_grad, backward and step in the right order; {summary}", quiet)
+        summary = say("mean loss {loss:.4f}", loss=result)
+    tick(say("{name}: zero_grad, backward and step in the right order; {summary}",
+             name=name, summary=summary), quiet)
     return result
 
 
@@ -270,7 +333,7 @@ def watch_training(train_fn, net, loader, loss_fn, optimizer, *args):
             if "modified by an inplace operation" not in str(err):
                 raise
             return {"crashed": True}
-    return {"crashed": False, "result": result, "problems": loop.problems(),
+    return {"crashed": False, "result": result, "mistakes": loop.mistakes(),
             "modes": modes.calls, "values": recording.values, "sizes": recording.sizes}
 
 
@@ -293,11 +356,11 @@ def check_evaluation(eval_fn, net, *args, name="evaluate", quiet=False):
     seen = watch_evaluation(eval_fn, net, *args)
     result = seen["result"]
     if not seen["modes"]:
-        raise CheckFailure(f"{name} never called the model")
+        raise CheckFailure(say("{name} never called the model", name=name))
     problems = eval_problems(seen["modes"], seen["training_after"], training_before=True)
     if problems:
-        _raise(problems, f"{name} runs, but it has a mistake")
-    tick(f"{name}: eval mode, no autograd, training mode restored", quiet)
+        _raise(problems, say("{name} runs, but it has a mistake", name=name))
+    tick(say("{name}: eval mode, no autograd, training mode restored", name=name), quiet)
     return result
 
 
@@ -324,8 +387,8 @@ def no_torch_optimizers():
                for name in ("sgd", "adam", "adamw")]
 
     def blocked(*args, **kwargs):
-        raise CheckFailure("torch.optim is not allowed inside your step function: write "
-                           "the update rule with tensor operations")
+        raise CheckFailure(say("torch.optim is not allowed inside your step function: "
+                               "write the update rule with tensor operations"))
 
     targets = [(torch.optim.SGD, "step"), (torch.optim.Adam, "step"),
                (torch.optim.AdamW, "step")]
@@ -397,36 +460,46 @@ def _adamw_variant(mistake, decay_given):
     return step
 
 
-KNOWN_MISTAKES = {
+def _known_mistakes(optimizer_name):
+    """The known wrong update rules of ``optimizer_name``, as ``(mistake, hint)`` pairs."""
     # The hints give a direction and point to the lesson; never the update line itself.
-    "SGD": [   # nesterov_plain first: on step 1 it and no_buffer give the same numbers
-        ("nesterov_plain", "with nesterov=True your step is plain momentum's (the buffer "
-                           "alone): Nesterov's step looks ahead, combining the current "
-                           "gradient with the buffer (lesson, section 2)"),
-        ("no_buffer", "momentum has no effect in your step: keep a buffer per parameter in "
-                      "state, from one call to the next, and step with it"),
-        ("zero_buffer", "your momentum buffer starts at zero, so the first step is damped: "
-                        "torch starts the buffer at the first gradient itself, undamped"),
-        ("decay_after", "your weight decay skips the momentum buffer (it is added to the "
-                        "final step, or shrinks the weight directly as AdamW does): SGD's "
-                        "weight_decay is an L2 penalty on the loss, so it belongs in the "
-                        "gradient, before the buffer sees it"),
-    ],
-    "AdamW": [
-        ("l2", "that is Adam's L2 penalty: your weight decay joins the gradient and so "
-               "goes through m and v. AdamW decouples it from the gradient: the weight "
-               "itself shrinks, apart from the Adam step (lesson, section 3)"),
-        ("no_bias_correction", "the bias correction is missing: m and v start at zero, so "
-                               "they are too small in the first steps; divide each by its "
-                               "correction, which depends on the step count t"),
-        ("decay_without_lr", "at every step your weight loses the fraction weight_decay "
-                             "of itself, whatever the learning rate: in AdamW that "
-                             "fraction scales with the learning rate too"),
-        ("default_decay_zero", "AdamW's default weight_decay is 0.01, not 0"),
-        ("eps_inside", "eps goes outside the square root: sqrt(v_hat) + eps"),
-        ("amsgrad_ignored", "with amsgrad=True use the running maximum of v"),
-    ],
-}
+    if optimizer_name == "SGD":
+        return [   # nesterov_plain first: on step 1 it and no_buffer give the same numbers
+            ("nesterov_plain", say("with nesterov=True your step is plain momentum's (the "
+                                   "buffer alone): Nesterov's step looks ahead, combining "
+                                   "the current gradient with the buffer (lesson, "
+                                   "section 2)")),
+            ("no_buffer", say("momentum has no effect in your step: keep a buffer per "
+                              "parameter in state, from one call to the next, and step "
+                              "with it")),
+            ("zero_buffer", say("your momentum buffer starts at zero, so the first step is "
+                                "damped: torch starts the buffer at the first gradient "
+                                "itself, undamped")),
+            ("decay_after", say("your weight decay skips the momentum buffer (it is added "
+                                "to the final step, or shrinks the weight directly as "
+                                "AdamW does): SGD's weight_decay is an L2 penalty on the "
+                                "loss, so it belongs in the gradient, before the buffer "
+                                "sees it")),
+        ]
+    if optimizer_name == "AdamW":
+        return [
+            ("l2", say("that is Adam's L2 penalty: your weight decay joins the gradient and "
+                       "so goes through m and v. AdamW decouples it from the gradient: the "
+                       "weight itself shrinks, apart from the Adam step (lesson, "
+                       "section 3)")),
+            ("no_bias_correction", say("the bias correction is missing: m and v start at "
+                                       "zero, so they are too small in the first steps; "
+                                       "divide each by its correction, which depends on "
+                                       "the step count t")),
+            ("decay_without_lr", say("at every step your weight loses the fraction "
+                                     "weight_decay of itself, whatever the learning rate: "
+                                     "in AdamW that fraction scales with the learning rate "
+                                     "too")),
+            ("default_decay_zero", say("AdamW's default weight_decay is 0.01, not 0")),
+            ("eps_inside", say("eps goes outside the square root: sqrt(v_hat) + eps")),
+            ("amsgrad_ignored", say("with amsgrad=True use the running maximum of v")),
+        ]
+    return []
 
 
 def _run_steps(step_fn, hyper, seed, num_steps):
@@ -441,7 +514,7 @@ def _run_steps(step_fn, hyper, seed, num_steps):
 
 def _recognise(optimizer_cls, hyper, seed, step, got):
     """The known mistake whose update rule reproduces ``got`` after ``step`` steps."""
-    for mistake, message in KNOWN_MISTAKES.get(optimizer_cls.__name__, []):
+    for mistake, message in _known_mistakes(optimizer_cls.__name__):
         if optimizer_cls.__name__ == "SGD":
             variant = _sgd_variant(mistake)
         else:
@@ -492,45 +565,50 @@ def check_step_function(step_fn, optimizer_cls, hyper, num_steps=12, seed=0,
                 step_fn(params, state, **hyper)
         except RuntimeError as err:
             if "leaf Variable that requires grad" in str(err):
-                raise CheckFailure(f"{name} changed a parameter in place while autograd was "
-                                   "recording: update the parameters inside "
-                                   "`with torch.no_grad():`") from None
+                raise CheckFailure(say("{name} changed a parameter in place while autograd "
+                                       "was recording: update the parameters inside "
+                                       "`with torch.no_grad():`", name=name)) from None
             raise
         if step == 1 and all(torch.equal(b, p.detach()) for b, p in zip(before, params)):
-            raise CheckFailure(f"{name} did not change the parameters: update them in place "
-                               "(p -= ..., or p.add_(...)); `p = p - ...` only rebinds a "
-                               "local name")
+            raise CheckFailure(say("{name} did not change the parameters: update them in "
+                                   "place (p -= ..., or p.add_(...)); `p = p - ...` only "
+                                   "rebinds a local name", name=name))
         for (pname, p_ref), p in zip(net_ref.named_parameters(), params):
             diff = (p.detach() - p_ref.detach()).abs()
             allowed = atol + rtol * p_ref.detach().abs()
             if (diff > allowed).any() or not torch.isfinite(p).all():
                 worst = float(diff.max())
                 known = _recognise_student(step_fn, optimizer_cls, hyper, seed, step)
-                hint = f"\nHint: {known}" if known else ""
+                message = say("{name} with {settings}: after step {step} of {num_steps} "
+                              "the {param} differs from {optimizer}'s; largest difference "
+                              "{worst:.3g}, tolerance {atol:g} + {rtol:g} * |expected|",
+                              name=name, settings=_settings(hyper), step=step,
+                              num_steps=num_steps, param=pname,
+                              optimizer=optimizer_cls.__name__, worst=worst, atol=atol,
+                              rtol=rtol)
                 if step == 1 and not known:
-                    hint = " (already the very first step, taken from an empty state)"
-                raise CheckFailure(
-                    f"{name} with {_settings(hyper)}: after step {step} of {num_steps} the "
-                    f"{pname} differs from {optimizer_cls.__name__}'s; largest difference "
-                    f"{worst:.3g}, tolerance {atol:g} + {rtol:g} * |expected|{hint}")
-    tick(f"{name} matches torch.optim.{optimizer_cls.__name__} over {num_steps} steps "
-            f"({_settings(hyper)})", quiet)
+                    message = say("{message} (already the very first step, taken from an "
+                                  "empty state)", message=message)
+                raise CheckFailure(with_hint(message, known))
+    tick(say("{name} matches torch.optim.{optimizer} over {num_steps} steps ({settings})",
+             name=name, optimizer=optimizer_cls.__name__, num_steps=num_steps,
+             settings=_settings(hyper)), quiet)
 
 
 def _describe(name, p):
-    kind = "a bias" if name.endswith("bias") else (
-        "a 1-D scale (a normalisation layer's weight)" if p.dim() < 2 else
-        f"a {p.dim()}-D weight")
-    return f"{name} ({kind})"
+    kind = say("a bias") if name.endswith("bias") else (
+        say("a 1-D scale (a normalisation layer's weight)") if p.dim() < 2 else
+        say("a {dims}-D weight", dims=p.dim()))
+    return say("{name} ({kind})", name=name, kind=kind)
 
 
 def _name_rule_hint(wrong):
     """A hint when the misplaced parameters are what a rule on names misplaces: 1-D
     tensors called "weight" (normalisation scales) sorted with the matrices."""
     if wrong and all(n.endswith("weight") and p.dim() < 2 for n, p in wrong):
-        return ("\nHint: these are 1-D tensors named 'weight' (normalisation scales): a test "
-                "on the name puts them with the matrices")
-    return ""
+        return say("these are 1-D tensors named 'weight' (normalisation scales): a test on "
+                   "the name puts them with the matrices")
+    return None
 
 
 def check_param_groups(optimizer, net, lr, weight_decay, momentum=None, quiet=False):
@@ -542,43 +620,49 @@ def check_param_groups(optimizer, net, lr, weight_decay, momentum=None, quiet=Fa
     names = {id(p): n for n, p in named}
     groups = optimizer.param_groups
     if len(groups) != 2:
-        raise CheckFailure(f"expected 2 parameter groups (decayed, then not decayed), got "
-                           f"{len(groups)}",)
+        raise CheckFailure(say("expected 2 parameter groups (decayed, then not decayed), "
+                               "got {count}", count=len(groups)))
     wanted = [[n for n, p in named if p.dim() >= 2], [n for n, p in named if p.dim() < 2]]
     seen = []
     for k, group in enumerate(groups):
         for p in group["params"]:
             if id(p) not in names:
-                raise CheckFailure(f"group {k} holds a tensor of shape {tuple(p.shape)} that "
-                                   "is not a parameter of the model")
+                raise CheckFailure(say("group {k} holds a tensor of shape {shape} that is "
+                                       "not a parameter of the model", k=k,
+                                       shape=tuple(p.shape)))
             seen.append(names[id(p)])
     missing = [n for n, _ in named if n not in seen]
     if missing:
-        raise CheckFailure(f"these parameters are in no group, so they never train: "
-                           f"{', '.join(missing)}")
+        raise CheckFailure(say("these parameters are in no group, so they never train: "
+                               "{names}", names=", ".join(missing)))
     params = dict(named)
-    for k, (group, want, label) in enumerate(zip(groups, wanted,
-                                                 ("with weight decay", "without"))):
+    for k, (group, want) in enumerate(zip(groups, wanted)):
         got = [names[id(p)] for p in group["params"]]
         wrong = [n for n in got if n not in want]
         if wrong:
-            should = "decayed" if k == 1 else "left without weight decay"
-            raise CheckFailure(
-                f"group {k} ({label}) holds "
-                + ", ".join(_describe(n, params[n]) for n in wrong)
-                + f": it should be {should}, by its number of dimensions"
-                + _name_rule_hint([(n, params[n]) for n in wrong]))
+            held = say(", ").join(_describe(n, params[n]) for n in wrong)
+            if k == 0:
+                message = say("group {k} (with weight decay) holds {params}: it should be "
+                              "left without weight decay, by its number of dimensions",
+                              k=k, params=held)
+            else:
+                message = say("group {k} (without) holds {params}: it should be decayed, "
+                              "by its number of dimensions", k=k, params=held)
+            raise CheckFailure(with_hint(message, _name_rule_hint(
+                [(n, params[n]) for n in wrong])))
     for k, expected_wd in enumerate((weight_decay, 0.0)):
         if not math.isclose(groups[k]["weight_decay"], expected_wd, abs_tol=1e-12):
-            raise CheckFailure(f"group {k}: weight_decay is {groups[k]['weight_decay']}, "
-                               f"expected {expected_wd}")
+            raise CheckFailure(say("group {k}: weight_decay is {got}, expected {want}",
+                                   k=k, got=groups[k]["weight_decay"], want=expected_wd))
         if not math.isclose(groups[k]["lr"], lr, rel_tol=1e-9):
-            raise CheckFailure(f"group {k}: lr is {groups[k]['lr']}, expected {lr}")
+            raise CheckFailure(say("group {k}: lr is {got}, expected {want}", k=k,
+                                   got=groups[k]["lr"], want=lr))
         if momentum is not None and not math.isclose(groups[k].get("momentum", 0.0),
                                                      momentum):
-            raise CheckFailure(f"group {k}: momentum is {groups[k].get('momentum')}, "
-                               f"expected {momentum}")
-    tick(f"{len(wanted[0])} parameters decayed, {len(wanted[1])} not; lr {lr:g}", quiet)
+            raise CheckFailure(say("group {k}: momentum is {got}, expected {want}", k=k,
+                                   got=groups[k].get("momentum"), want=momentum))
+    tick(say("{decayed} parameters decayed, {rest} not; lr {lr:g}", decayed=len(wanted[0]),
+             rest=len(wanted[1]), lr=lr), quiet)
 
 
 # ----------------------------------------------------------------------------------------
@@ -590,12 +674,6 @@ def check_param_groups(optimizer, net, lr, weight_decay, momentum=None, quiet=Fa
 # loop on the other. A correct loop ends with the same weights, up to rounding; any other
 # loop does not, whatever the seed. Known wrong loops are replayed too, to name the
 # mistake when one of them gives the student's weights.
-
-REPLAYED_FIRST_PASS = ("after the first pass the batches came again in the first pass's "
-                       "order: the loop reused the batches it had seen (itertools.cycle "
-                       "keeps them) instead of starting a new pass over the loader, which "
-                       "reshuffles")
-NO_MOMENTUM = "these are the weights of SGD without momentum: the recipe asks for 0.9"
 
 
 def _every_pass(loader):
@@ -659,11 +737,11 @@ def _largest_difference(net, other):
 
 def _weights_differ(net, reference, what, atol, rtol, known):
     name, worst = _largest_difference(net, reference)
-    hint = f"\nHint: {known}" if known else ""
-    raise CheckFailure(f"{what}, the weights differ from those of the loop the exercise "
-                       "describes, run by the test from the same start (same initial "
-                       f"weights, same batches): largest difference {worst:.3g} in {name}, "
-                       f"tolerance {atol:g} + {rtol:g} * |expected|{hint}")
+    raise CheckFailure(with_hint(say(
+        "{what}, the weights differ from those of the loop the exercise describes, run by "
+        "the test from the same start (same initial weights, same batches): largest "
+        "difference {worst:.3g} in {name}, tolerance {atol:g} + {rtol:g} * |expected|",
+        what=what, worst=worst, name=name, atol=atol, rtol=rtol), known))
 
 
 def check_same_steps(net, make_run, num_steps, losses=None, name="train_steps", atol=1e-5,
@@ -680,14 +758,17 @@ def check_same_steps(net, make_run, num_steps, losses=None, name="train_steps", 
         cyc_net, loader, loss_fn, optimizer = make_run()
         _replay_steps(cyc_net, loader, loss_fn, optimizer, num_steps,
                       batches=itertools.cycle(loader))
-        known = REPLAYED_FIRST_PASS if _same_weights(net, cyc_net, atol, rtol) else None
-        _weights_differ(net, ref_net, f"after {num_steps} steps of {name}", atol, rtol,
-                        known)
+        known = (_said("REPLAYED_FIRST_PASS") if _same_weights(net, cyc_net, atol, rtol)
+                 else None)
+        _weights_differ(net, ref_net, say("after {num_steps} steps of {name}",
+                                          num_steps=num_steps, name=name), atol, rtol, known)
     for k, (got, want) in enumerate(zip(losses or [], ref_losses)):
         if not math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
-            raise CheckFailure(f"{name}: the loss returned for step {k} is {got:.6g}; the "
-                               f"loss of that step in the test's run is {want:.6g}")
-    tick(f"{name}: the same weights as the loop described, after {num_steps} steps", quiet)
+            raise CheckFailure(say("{name}: the loss returned for step {k} is {got:.6g}; "
+                                   "the loss of that step in the test's run is {want:.6g}",
+                                   name=name, k=k, got=got, want=want))
+    tick(say("{name}: the same weights as the loop described, after {num_steps} steps",
+             name=name, num_steps=num_steps), quiet)
 
 
 def schedule_hint(lrs, expected, batches_per_epoch):
@@ -704,13 +785,13 @@ def schedule_hint(lrs, expected, batches_per_epoch):
             for a, b in zip(lrs, candidate))
 
     if same([lr] * num_epochs):
-        return "the learning rate never changes: the scheduler is never stepped"
+        return say("the learning rate never changes: the scheduler is never stepped")
     if same([cosine(e + 1, num_epochs) for e in range(num_epochs)]):
-        return ("each epoch's rate is the next epoch's: the scheduler was stepped before "
-                "the epoch ran, or the rate recorded after scheduler.step()")
+        return say("each epoch's rate is the next epoch's: the scheduler was stepped "
+                   "before the epoch ran, or the rate recorded after scheduler.step()")
     if same([cosine(e * batches_per_epoch, num_epochs) for e in range(num_epochs)]):
-        return ("the rate moves once per batch: the scheduler was stepped after every "
-                "optimizer step, not once per epoch")
+        return say("the rate moves once per batch: the scheduler was stepped after every "
+                   "optimizer step, not once per epoch")
     return None
 
 
@@ -723,26 +804,29 @@ def check_same_fit(net, losses, make_run, num_epochs, lr, name="fit", atol=1e-5,
     if not _same_weights(net, ref_net, atol, rtol):
         plain_net, loader = make_run()
         _replay_fit(plain_net, loader, num_epochs, lr, momentum=0.0)
-        known = NO_MOMENTUM if _same_weights(net, plain_net, atol, rtol) else None
-        _weights_differ(net, ref_net, f"after {num_epochs} epochs of {name}", atol, rtol,
+        known = _said("NO_MOMENTUM") if _same_weights(net, plain_net, atol, rtol) else None
+        _weights_differ(net, ref_net, say("after {num_epochs} epochs of {name}",
+                                          num_epochs=num_epochs, name=name), atol, rtol,
                         known)
     for e, (got, (values, sizes)) in enumerate(zip(losses, epochs)):
-        got = _as_number(got, f"{name}: the loss of epoch {e}")
+        got = _as_number(got, say("{name}: the loss of epoch {e}", name=name, e=e))
         want = weighted_mean(values, sizes)
         if math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
             continue
-        mistakes = [(sum(values) / len(values), "that is the plain mean of the batch "
-                     "losses; the last batch is smaller, so weight each loss by its batch "
-                     "size (train_epoch does)"),
-                    (values[-1], "that is the last batch's loss only"),
-                    (sum(v * n for v, n in zip(values, sizes)), "that is the sum over the "
-                     "samples, not the mean")]
+        mistakes = [(sum(values) / len(values), say(
+                        "that is the plain mean of the batch losses; the last batch is "
+                        "smaller, so weight each loss by its batch size (train_epoch "
+                        "does)")),
+                    (values[-1], say("that is the last batch's loss only")),
+                    (sum(v * n for v, n in zip(values, sizes)), say(
+                        "that is the sum over the samples, not the mean"))]
         known = next((h for v, h in mistakes if math.isclose(got, v, rel_tol=rtol)), None)
-        raise CheckFailure(f"{name}: the loss of epoch {e} is {got:.6g}, but the mean "
-                           f"training loss of that epoch over its samples is {want:.6g} "
-                           "in the test's run" + (f"\nHint: {known}" if known else ""))
-    tick(f"{name}: the same weights and epoch losses as the recipe, after {num_epochs} "
-            "epochs", quiet)
+        raise CheckFailure(with_hint(say(
+            "{name}: the loss of epoch {e} is {got:.6g}, but the mean training loss of that "
+            "epoch over its samples is {want:.6g} in the test's run", name=name, e=e,
+            got=got, want=want), known))
+    tick(say("{name}: the same weights and epoch losses as the recipe, after {num_epochs} "
+             "epochs", name=name, num_epochs=num_epochs), quiet)
 
 
 # ----------------------------------------------------------------------------------------
@@ -750,50 +834,60 @@ def check_same_fit(net, losses, make_run, num_epochs, lr, name="fit", atol=1e-5,
 # the direction and the rule, never the number; a wrong answer a known wrong rule gives is
 # named.
 
-STEPS_RULE = ("one optimizer step per batch; the loader cuts the samples into batches of "
-              "batch_size, and the last batch holds whatever is left (drop_last=True "
-              "throws that last batch away when it is smaller than batch_size)")
-STEP_LR_RULE = ("StepLR multiplies the learning rate by gamma once every step_size calls "
-                "of scheduler.step(): after call step_size, call 2 * step_size, and so on")
-
 
 def _predicted_number(got, name, whole):
     from nncourse.checks import check_true
 
     kind = int if whole else (int, float)
-    check_true(isinstance(got, kind) and not isinstance(got, bool),
-               f"{name} should be {'an int' if whole else 'a number'}, got "
-               f"{type(got).__name__}",
-               hint="write the value itself, as a number" if not whole else
-               "a number of steps is a whole number: write it as an int", quiet=True)
+    if isinstance(got, kind) and not isinstance(got, bool):
+        return
+    if whole:
+        message = say("{name} should be an int, got {kind}", name=name,
+                      kind=type(got).__name__)
+        hint = say("a number of steps is a whole number: write it as an int")
+    else:
+        message = say("{name} should be a number, got {kind}", name=name,
+                      kind=type(got).__name__)
+        hint = say("write the value itself, as a number")
+    check_true(False, message, hint=hint, quiet=True)
 
 
-def check_predicted_steps(got, num_samples, batch_size, drop_last=False,
-                          name="your predicted number of steps", quiet=False):
+def _off(name, got, too_large):
+    """A predicted number that is wrong, and in which direction (never the right one)."""
+    if too_large:
+        return say("{name} ({got}) is too large", name=name, got=got)
+    return say("{name} ({got}) is too small", name=name, got=got)
+
+
+def check_predicted_steps(got, num_samples, batch_size, drop_last=False, name=None,
+                          quiet=False):
     """``got`` must be the number of optimizer steps of one epoch over ``num_samples``
-    samples in batches of ``batch_size`` (with ``drop_last``), counted by torch."""
+    samples in batches of ``batch_size`` (with ``drop_last``), counted by torch; ``name``
+    defaults to "your predicted number of steps"."""
     from torch.utils.data import DataLoader
 
     from nncourse.checks import check_true
 
+    name = say("your predicted number of steps") if name is None else name
     _predicted_number(got, name, whole=True)
     expected = len(DataLoader(range(num_samples), batch_size=batch_size,
                               drop_last=drop_last))
     if got == expected:
-        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        check_true(True, "", passed=say("{name} is right", name=name), quiet=quiet)
         return
     known = {}
     if not drop_last:
-        known[num_samples // batch_size] = ("that counts the full batches only: without "
-                                            "drop_last the last, smaller batch is a step "
-                                            "too")
+        known[num_samples // batch_size] = say("that counts the full batches only: "
+                                               "without drop_last the last, smaller batch "
+                                               "is a step too")
     else:
-        known[-(-num_samples // batch_size)] = ("with drop_last=True the last, incomplete "
-                                                "batch is thrown away: it is no step")
-    known[num_samples] = "a step takes a whole batch, not one sample"
-    hint = STEPS_RULE if got not in known else known[got] + "\n" + STEPS_RULE
-    check_true(False, f"{name} ({got}) is {'too large' if got > expected else 'too small'}",
-               hint=hint, quiet=quiet)
+        known[-(-num_samples // batch_size)] = say("with drop_last=True the last, "
+                                                   "incomplete batch is thrown away: it is "
+                                                   "no step")
+    known[num_samples] = say("a step takes a whole batch, not one sample")
+    rule = _said("STEPS_RULE")
+    hint = rule if got not in known else known[got] + "\n" + rule
+    check_true(False, _off(name, f"{got}", got > expected), hint=hint, quiet=quiet)
 
 
 def step_lr_after(lr, step_size, gamma, num_calls):
@@ -806,40 +900,40 @@ def step_lr_after(lr, step_size, gamma, num_calls):
     return optimizer.param_groups[0]["lr"]
 
 
-def check_predicted_lr(got, lr, step_size, gamma, num_calls,
-                       name="your predicted learning rate", quiet=False):
+def check_predicted_lr(got, lr, step_size, gamma, num_calls, name=None, quiet=False):
     """``got`` must be the learning rate of ``StepLR(step_size, gamma)`` from ``lr`` after
-    ``num_calls`` calls of ``scheduler.step()``, as torch computes it."""
+    ``num_calls`` calls of ``scheduler.step()``, as torch computes it; ``name`` defaults to
+    "your predicted learning rate"."""
     from nncourse.checks import check_true
 
+    name = say("your predicted learning rate") if name is None else name
     _predicted_number(got, name, whole=False)
     expected = step_lr_after(lr, step_size, gamma, num_calls)
     if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-12):
-        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        check_true(True, "", passed=say("{name} is right", name=name), quiet=quiet)
         return
     decays = num_calls // step_size
-    known = [(lr * gamma ** num_calls, "that multiplies by gamma at every call: StepLR "
-                                       "waits step_size calls between two decays"),
-             (lr * gamma ** (decays + 1), "one decay too many: the first decay comes "
-                                          "after call step_size, not at the first call"),
-             (lr * gamma ** max(decays - 1, 0), "one decay too few: the decay happens "
-                                                "on the call that completes step_size"),
-             (lr, "the rate does change: count the decays")]
-    hint = STEP_LR_RULE
+    known = [(lr * gamma ** num_calls, say("that multiplies by gamma at every call: "
+                                           "StepLR waits step_size calls between two "
+                                           "decays")),
+             (lr * gamma ** (decays + 1), say("one decay too many: the first decay comes "
+                                              "after call step_size, not at the first "
+                                              "call")),
+             (lr * gamma ** max(decays - 1, 0), say("one decay too few: the decay happens "
+                                                    "on the call that completes "
+                                                    "step_size")),
+             (lr, say("the rate does change: count the decays"))]
+    rule = _said("STEP_LR_RULE")
+    hint = rule
     for value, text in known:
         if math.isclose(got, value, rel_tol=1e-6) and not math.isclose(value, expected):
-            hint = text + "\n" + STEP_LR_RULE
+            hint = text + "\n" + rule
             break
-    check_true(False, f"{name} ({got:g}) is {'too large' if got > expected else 'too small'}",
-               hint=hint, quiet=quiet)
+    check_true(False, _off(name, f"{got:g}", got > expected), hint=hint, quiet=quiet)
 
 
 # Predict first: the size of Adam's first step, with and without the bias correction.
 
-FIRST_STEP_RULE = ("on the first step t = 1, and m and v start at zero: write m and v after "
-                   "one update, divide each by its bias correction (or, without the "
-                   "correction, leave them as they are), then form the step "
-                   "lr * m_hat / (sqrt(v_hat) + eps); eps is tiny next to |g|")
 FIRST_STEP_GRADIENTS = (1e-3, -0.7, 25.0, -3e3)  # nonzero gradients of very different sizes
 
 
@@ -859,44 +953,51 @@ def first_adam_moves(lr, betas=(0.9, 0.999), eps=1e-8, bias_correction=True,
 
 
 def check_predicted_first_step(got, lr, betas=(0.9, 0.999), eps=1e-8, bias_correction=True,
-                               name="your predicted first step", rtol=5e-3, quiet=False):
+                               name=None, rtol=5e-3, quiet=False):
     """``got`` must be the distance every parameter entry with a (not tiny) nonzero gradient
     moves on Adam's first step, whatever the gradient, within ``rtol`` (3 significant
-    digits). A wrong answer fails with the rule; one a known wrong rule gives is named."""
+    digits). A wrong answer fails with the rule; one a known wrong rule gives is named.
+    ``name`` defaults to "your predicted first step"."""
     from nncourse.checks import check_true, recognised_hint
 
-    check_true(isinstance(got, (int, float)) and not isinstance(got, bool),
-               f"{name} should be a number, got {type(got).__name__}",
-               hint="write the distance itself, as a number", quiet=True)
+    name = say("your predicted first step") if name is None else name
+    if not isinstance(got, (int, float)) or isinstance(got, bool):
+        check_true(False, say("{name} should be a number, got {kind}", name=name,
+                              kind=type(got).__name__),
+                   hint=say("write the distance itself, as a number"), quiet=True)
     moves = first_adam_moves(lr, betas, eps, bias_correction)
     size = torch.tensor(float(got), dtype=torch.float64)
     if torch.allclose(size.expand_as(moves), moves, rtol=rtol, atol=0.0):
-        check_true(True, "", passed=f"{name} is right", quiet=quiet)
+        check_true(True, "", passed=say("{name} is right", name=name), quiet=quiet)
         return
     beta1, beta2 = betas
     if bias_correction:
         mistakes = [
-            (lr * (1 - beta1) / math.sqrt(1 - beta2), "that is the step without the bias "
-                                                      "correction"),
-            (lr * (1 - beta1), "that corrects v but not m: m is divided by its correction "
-                               "too"),
-            (lr / math.sqrt(1 - beta2), "that corrects m but not v: v is divided by its "
-                                        "correction too"),
-            (1.0, "that is m_hat / sqrt(v_hat) alone: the learning rate multiplies it")]
+            (lr * (1 - beta1) / math.sqrt(1 - beta2), say("that is the step without the "
+                                                          "bias correction")),
+            (lr * (1 - beta1), say("that corrects v but not m: m is divided by its "
+                                   "correction too")),
+            (lr / math.sqrt(1 - beta2), say("that corrects m but not v: v is divided by "
+                                            "its correction too")),
+            (1.0, say("that is m_hat / sqrt(v_hat) alone: the learning rate multiplies "
+                      "it"))]
     else:
         mistakes = [
-            (lr, "that is the corrected step; without the correction m and v keep their "
-                 "factors (1 - beta1) and (1 - beta2)"),
-            (lr * (1 - beta1), "without the correction v keeps its factor (1 - beta2) too"),
-            (lr / math.sqrt(1 - beta2), "without the correction m keeps its factor "
-                                        "(1 - beta1) too"),
-            (lr * (1 - beta1) / (1 - beta2), "the step divides by the square root of v, "
-                                             "not by v"),
-            ((1 - beta1) / math.sqrt(1 - beta2), "the learning rate multiplies the step")]
-    mistakes.append((0.0, "the first step does move the parameter: its gradient is not "
-                          "zero"))
+            (lr, say("that is the corrected step; without the correction m and v keep "
+                     "their factors (1 - beta1) and (1 - beta2)")),
+            (lr * (1 - beta1), say("without the correction v keeps its factor (1 - beta2) "
+                                   "too")),
+            (lr / math.sqrt(1 - beta2), say("without the correction m keeps its factor "
+                                            "(1 - beta1) too")),
+            (lr * (1 - beta1) / (1 - beta2), say("the step divides by the square root of "
+                                                 "v, not by v")),
+            ((1 - beta1) / math.sqrt(1 - beta2), say("the learning rate multiplies the "
+                                                     "step"))]
+    mistakes.append((0.0, say("the first step does move the parameter: its gradient is "
+                              "not zero")))
     known = recognised_hint(size, [(torch.tensor(float(v), dtype=torch.float64), h)
                                    for v, h in mistakes], atol=1e-12, rtol=rtol)
     expected = float(moves[0])
-    check_true(False, f"{name} ({got:g}) is {'too large' if got > expected else 'too small'}",
-               hint=(known + "\n" if known else "") + FIRST_STEP_RULE, quiet=quiet)
+    check_true(False, _off(name, f"{got:g}", got > expected),
+               hint=(known + "\n" if known else "") + _said("FIRST_STEP_RULE"),
+               quiet=quiet)

@@ -12,25 +12,35 @@ import functools
 import torch
 
 from nncourse.checks import CheckFailure
+from nncourse.messages import say
 
-REASON = "this exercise asks you to compute it yourself"
 REMOTE_BLOCKS = None  # the judge's list of (names, message) for the blocks open now
 
 
-MESSAGE = "{name} is not allowed here: {reason}"
+def refusal(path, reason=None, shown=None, message=None):
+    """The message for a call of the forbidden ``path``, in the current language.
 
-
-def refusal(path, reason=REASON, shown=None, message=MESSAGE):
-    """The message for a call of the forbidden ``path``."""
-    return message.format(name=(shown or {}).get(path, path), reason=reason)
+    ``reason`` defaults to "this exercise asks you to compute it yourself", ``message`` to
+    "{name} is not allowed here: {reason}". A ``message`` of its own is a function of
+    ``name`` and ``reason`` (a ``lambda name, reason: say(...)``), or a template with those
+    two fields, already in the student's language.
+    """
+    name = (shown or {}).get(path, path)
+    if reason is None:
+        reason = say("this exercise asks you to compute it yourself")
+    if message is None:
+        return say("{name} is not allowed here: {reason}", name=name, reason=reason)
+    if callable(message):
+        return message(name=name, reason=reason)
+    return message.format(name=name, reason=reason)
 
 
 @contextlib.contextmanager
-def forbidden(*names, reason=REASON, shown=None, message=MESSAGE):
+def forbidden(*names, reason=None, shown=None, message=None):
     """Inside the block, calling any of ``names`` (dotted paths from ``torch``, such as
     ``"torch.softmax"``, ``"torch.Tensor.backward"`` or ``"torch._C._nn.mse_loss"``) fails
     with ``message`` naming it (as ``shown`` spells it, if given); they are put back
-    afterwards, whatever happens."""
+    afterwards, whatever happens. ``reason`` and ``message`` are those of ``refusal``."""
     if REMOTE_BLOCKS is not None:
         REMOTE_BLOCKS.append((names, {n: refusal(n, reason, shown, message) for n in names}))
         try:
