@@ -161,13 +161,6 @@ class LoopWatcher:
     def problems(self):
         """The mistakes the recorded events show, as messages (empty when none)."""
         return [_said(mistake) for mistake in self.mistakes()]
-        if steps[0] < backwards[0]:
-            found.append(_said("STEP_BEFORE_BACKWARD"))
-        elif any(events[i] == STEP_NO_GRAD for i in steps):
-            found.append(_said("ZERO_BETWEEN"))
-        if ACCUMULATE in events:
-            found.append(_said("MISSING_ZERO_GRAD"))
-        return found
 
 
 class ModeWatcher:
