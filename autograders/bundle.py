@@ -94,7 +94,7 @@ dependencies = [
 include = ["nncourse*"]
 
 [tool.setuptools.package-data]
-nncourse = ["*"]
+nncourse = ["*", "locale/*.json"]
 
 # JupyterLab set up for a student (jupyter/README.md): no news pop-up, and nbgrader's
 # instructor tools off while Validate and the Assignment List stay.
