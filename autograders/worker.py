@@ -141,8 +141,8 @@ class SafeExecute(Execute):
             if not await ensure_async(self.kc.is_alive()):
                 why = [e.get("error") or e.get("kind") for e in self._events()]
                 await self._async_cleanup_kernel()
-                raise RuntimeError(say("the kernel died before it started: {why}", why="; ".join(
-                    str(w) for w in why if w) or say("no word")))
+                said = "; ".join(str(w) for w in why if w) or say("no word")
+                raise RuntimeError(say("the kernel died before it started: {why}", why=said))
         self.kc.allow_stdin = False
         await run_hook(self.on_notebook_start, notebook=self.nb)
         return self.kc
@@ -393,7 +393,8 @@ class SafeExecute(Execute):
         try:
             await self._judge.started
         except Exception as exc:
-            raise JudgeFailed(say("the judge kernel did not start: {error}", error=exc)) from None
+            raise JudgeFailed(say("the judge kernel did not start: {error}",
+                                  error=exc)) from None
         return await self._judge.judge(self._setup, source, name, path, shared, timeout,
                                        self.language)
 
