@@ -56,6 +56,8 @@ class Message:
     template: str
     origin: str     # the catalogue's name: nncourse.checks, ch02_convolution
     where: str      # file:line, for the author
+    source: str     # the file or the cell: the catalogue's comment, which moving code
+                    # within a file must not change
 
     def fields(self):
         return fields_of(self.template)
@@ -177,9 +179,11 @@ def messages():
     for origin, rel, codes in sources():
         for offset, code in codes:
             templates, loose = scan(code)
+            source = rel if offset == 0 else f"{rel} {offset}"
             place = (lambda line: f"{rel}:{line}") if offset == 0 else \
                 (lambda line, c=offset: f"{rel} {c} line {line}")
-            said += [Message(text, origin, place(line)) for line, text in templates]
+            said += [Message(text, origin, place(line), source)
+                     for line, text in templates]
             unwrapped += [(place(line), text) for line, text in loose]
     return said, unwrapped
 
@@ -201,8 +205,10 @@ def catalogue_text(language, origin, said):
     places = {}
     for message in said:
         if message.origin == origin:
-            places.setdefault(message.template, []).append(message.where)
-    for template, where in places.items():
+            where = places.setdefault(message.template, [])
+            if message.source not in where:
+                where.append(message.source)
+    for template, where in sorted(places.items()):
         entry = polib.POEntry(msgid=template, msgstr="", comment="; ".join(where[:3]))
         if "{" in template:
             entry.flags = ["python-brace-format"]
