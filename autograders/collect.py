@@ -16,6 +16,8 @@ that was handed in is dropped without a row saying why.
 - Nothing: the bundled sample class, the reference, blank and mutant submissions of
   every assignment (``autograders.sample``) as pseudo-students.
 """
+import copy
+import functools
 import re
 import shutil
 import zipfile
@@ -100,9 +102,17 @@ class StudentIds:
 
 
 def release_notebooks(assignment_id):
-    """``{file name: release notebook}`` of an assignment."""
-    return {p.name: nbformat.read(p, as_version=4)
+    """``{file name: release notebook}`` of an assignment (copies: the caller may change
+    them)."""
+    return {p.name: copy.deepcopy(_read_release(p, p.stat().st_mtime_ns))
             for p in sorted((RELEASE / assignment_id).glob("*.ipynb"))}
+
+
+@functools.lru_cache(maxsize=64)
+def _read_release(path, mtime):
+    """A release notebook read once per run, not once per submission (it is checked
+    against the schema as it is read: 10 ms)."""
+    return nbformat.read(path, as_version=4)
 
 
 def _known():

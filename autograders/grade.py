@@ -18,8 +18,9 @@ The steps (each a function below):
    (``autograders.sandbox``); per-cell and per-notebook time limits and a memory cap per
    kernel (``autograders.kernel_proxy``); each job comes back as one ``JobResult``
    (``autograders.result``);
-5. **merge** every result into the record gradebook, one at a time (only this process
-   writes it), and copy the autograded notebooks and the feedback into ``DIR``;
+5. **merge** every result into the record gradebook as it comes, while the workers grade
+   on (``Record``: one session for the run; only this process writes it), and copy the
+   autograded notebooks and the feedback into ``DIR``;
 6. **write** ``DIR/grades.csv``, ``DIR/report.html`` and ``DIR/grading.json`` (the status
    and flags of every row, kept across runs so that grading a late submission keeps the
    earlier rows).
@@ -220,31 +221,47 @@ def _db_url(path):
     return f"sqlite:///{Path(path).resolve()}"
 
 
-def merge(db_url, entry, result):
-    """Write one worker's grades for ``entry`` into the record gradebook."""
-    from nbgrader.api import Gradebook
+class Record:
+    """The record gradebook, open for the whole run: every result is merged as it comes,
+    while the workers grade on (one session, one commit per submission, so that a run
+    cut short keeps what it merged). Only this process writes it."""
 
-    with Gradebook(db_url) as gb:
-        gb.update_or_create_student(entry.student)
-        kwargs = {"timestamp": result.timestamp} if result.timestamp else {}
-        sub = gb.update_or_create_submission(entry.assignment, entry.student, **kwargs)
-        for nb in sub.notebooks:
-            cells = result.grades.get(nb.name, {})
-            comments = result.comments.get(nb.name, {})
-            for grade in nb.grades:
-                got = cells.get(grade.name)
-                grade.auto_score = got["auto_score"] if got else 0.0
-                grade.needs_manual_grade = got["needs_manual_grade"] if got else False
-            for comment in nb.comments:
-                comment.auto_comment = comments.get(comment.name)
-        gb.db.commit()
+    def __init__(self, db_url):
+        self.db_url, self.gb = db_url, None
 
+    def _gradebook(self):
+        if self.gb is None:
+            from nbgrader.api import Gradebook
+            self.gb = Gradebook(self.db_url)
+        return self.gb
 
-def record_absent(db_url, entry):
-    """A row without a graded submission: the student is known, no stale submission stays."""
-    from nbgrader.api import Gradebook, MissingEntry
+    def merge(self, entry, result):
+        """Write one worker's grades for ``entry``."""
+        gb = self._gradebook()
+        try:
+            gb.update_or_create_student(entry.student)
+            kwargs = {"timestamp": result.timestamp} if result.timestamp else {}
+            sub = gb.update_or_create_submission(entry.assignment, entry.student, **kwargs)
+            for nb in sub.notebooks:
+                cells = result.grades.get(nb.name, {})
+                comments = result.comments.get(nb.name, {})
+                for grade in nb.grades:
+                    got = cells.get(grade.name)
+                    grade.auto_score = got["auto_score"] if got else 0.0
+                    grade.needs_manual_grade = got["needs_manual_grade"] if got else False
+                for comment in nb.comments:
+                    comment.auto_comment = comments.get(comment.name)
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
 
-    with Gradebook(db_url) as gb:
+    def absent(self, entry):
+        """A row without a graded submission: the student is known, no stale submission
+        stays."""
+        from nbgrader.api import MissingEntry
+
+        gb = self._gradebook()
         gb.update_or_create_student(entry.student)
         if entry.assignment:
             try:
@@ -252,6 +269,12 @@ def record_absent(db_url, entry):
             except MissingEntry:
                 return
             gb.remove_submission(entry.assignment, entry.student)
+
+    def close(self):
+        if self.gb is not None:
+            self.gb.db.commit()
+            self.gb.close()
+            self.gb = None
 
 
 # ----------------------------------------------------------------------------------------
@@ -456,9 +479,13 @@ def grade(submissions=None, assignment=None, out="grades", settings=None):
         if cluster is not None and graded_ids:
             cluster.send_record(record_db)
         run.phase("record")
-        results = run.grade(jobs, entries, _db_url(record_db))
-        run.phase("grading")
-        return run.write_outputs(entries, results, record_db, len(jobs))
+        record = Record(_db_url(record_db))
+        try:
+            results = run.grade(jobs, entries, record)
+            run.phase("grading")
+            return run.write_outputs(entries, results, record_db, record, len(jobs))
+        finally:
+            record.close()
     finally:
         run.close()
         lock.close()
@@ -559,15 +586,15 @@ class Run:
                              "staged": str(staged)})
         return jobs
 
-    def grade(self, jobs, entries, db_url):
-        """Grade the jobs; merge each result into the record as it comes."""
+    def grade(self, jobs, entries, record):
+        """Grade the jobs; merge each result into the ``Record`` as it comes."""
         by_key = {e.key: e for e in entries}
         results = {}
 
         def on_result(job, result):
             entry = by_key[(job["student"], job["assignment"])]
             results[entry.key] = result
-            self._record(entry, result, db_url)
+            self._record(entry, result, record)
             _say(self.settings, f"  [{len(results)}/{len(jobs)}] {entry.student} "
                                 f"{entry.assignment}: {entry.status} ({result.seconds:.1f} s)")
         if jobs:
@@ -576,21 +603,21 @@ class Run:
             self.pool.close()
         return results
 
-    def _record(self, entry, result, db_url):
+    def _record(self, entry, result, record):
         entry.status, flags = status_of(entry, result)
         entry.flags += [f for f in flags if f not in entry.flags]
         if result.error:
             entry.notes.append(result.error.splitlines()[0][:300])
-            record_absent(db_url, entry)
+            record.absent(entry)
             return
-        merge(db_url, entry, result)
+        record.merge(entry, result)
         _copy_tree(result.autograded, self.out / "autograded" / entry.student /
                    entry.assignment)
         feedback = self.out / "feedback" / entry.student / entry.assignment
         _copy_tree(result.feedback, feedback)
         _keep_exchange_files(entry, feedback)
 
-    def write_outputs(self, entries, results, record_db, graded):
+    def write_outputs(self, entries, results, record_db, record, graded):
         """grades.csv, grading.json and report.html; return the run's summary."""
         out, settings = self.out, self.settings
         db_url = _db_url(record_db)
@@ -598,7 +625,9 @@ class Run:
         for entry in entries:
             if entry.key not in results and entry.assignment and entry.status != "unknown" \
                     and record_db.exists():
-                record_absent(db_url, entry)
+                record.absent(entry)
+        record.close()
+        for entry in entries:
             _keep_input(entry, out, settings.max_notebook_bytes)
             state["rows"][f"{entry.assignment}/{entry.student}"] = _state_row(
                 entry, results.get(entry.key), out)

@@ -153,6 +153,15 @@ def _text(source):
     return "" if source is None else str(source)
 
 
+def _cell(kind, source, metadata):
+    """What ``nbformat.v4.new_{kind}_cell`` makes, without checking it against the
+    schema cell by cell (the whole notebook is checked when it is written)."""
+    cell = {"cell_type": kind, "metadata": metadata, "source": source}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return nbformat.from_dict(cell)
+
+
 def _normalise(nb, flags):
     """A structurally valid nbformat 4.5 notebook built from whatever the cells hold."""
     cells, seen = [], set()
@@ -167,13 +176,13 @@ def _normalise(nb, flags):
             source = (f"# [the grader dropped this cell: {len(source):,} characters, over "
                       f"the limit of {MAX_CELL_CHARS:,}]")
         if kind == "markdown" or kind == "heading":
-            new = nbformat.v4.new_markdown_cell(source, metadata=meta)
+            new = _cell("markdown", source, meta)
             if cell.get("attachments"):
                 new.attachments = cell["attachments"]
         elif kind == "raw":
-            new = nbformat.v4.new_raw_cell(source, metadata=meta)
+            new = _cell("raw", source, meta)
         else:
-            new = nbformat.v4.new_code_cell(source, metadata=meta)
+            new = _cell("code", source, meta)
         cid = cell.get("id")
         valid = isinstance(cid, str) and re.fullmatch(r"[a-zA-Z0-9-_]{1,64}", cid)
         if valid and cid in seen:

@@ -34,6 +34,7 @@ from traitlets import Integer, Unicode
 from autograders import extra_files
 from autograders.i18n import language_of
 from autograders.judge_client import JudgeFailed, JudgeKernel, shell_reply
+from autograders.nbgrader_tuning import compile_metadata_schema, share_engines
 from autograders.result import JobResult, NotebookReport
 from autograders.sandbox import remove_cgroups
 from autograders.settings import DEFAULTS
@@ -504,7 +505,7 @@ def course_config(course, settings):
     """The course's nbgrader config plus what grading needs (traitlets ``Config``)."""
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import GetGrades
+    from nbgrader.preprocessors import CheckCellMetadata, GetGrades
     from traitlets.config.loader import Config, PyFileConfigLoader
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
@@ -512,7 +513,8 @@ def course_config(course, settings):
     extra.CourseDirectory.root = str(course)
     extra.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
     default = Autograde.class_traits()["autograde_preprocessors"].default()
-    pps = [SafeExecute if p is Execute else p for p in default]
+    # the metadata was checked in the sanitize step, and running the cells keeps it
+    pps = [SafeExecute if p is Execute else p for p in default if p is not CheckCellMetadata]
     extra.Autograde.autograde_preprocessors = pps
     extra.Autograde.create_student = True
     extra.BaseConverter.force = True
@@ -564,6 +566,8 @@ def init_worker(settings):
     import warnings
     warnings.filterwarnings("ignore")  # nbgrader's SQLAlchemy chatter, on every submission
     _fast_sqlite()
+    compile_metadata_schema()
+    share_engines()
     handler = logging.FileHandler(course / "nbgrader.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     for name in ("traitlets", "nbgrader", "NotebookClient", "Autograde", ""):

@@ -36,6 +36,11 @@ PRELOAD = [
     "nncourse", "nncourse.checks", "nncourse.seeding", "nncourse.plotting",
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
     "matplotlib_inline.backend_inline", "IPython.core.interactiveshell",
+    # what IPKernelApp.initialize imports: 0.1 s of every kernel's start otherwise
+    "ipykernel.debugger", "IPython.core.completerlib", "IPython.core.debugger",
+    "IPython.core.oinspect", "IPython.extensions.storemagic", "IPython.utils.wildcard",
+    "faulthandler", "pdb", "psutil", "tornado.gen", "tornado.locks",
+    "tornado.platform.asyncio", "tornado.queues",
     "autograders.sandbox", "autograders.tamper", "autograders.kernel_server",
     # what a judge kernel imports (autograders.judge.prepare): the checks of every chapter
     "autograders.judge", "nncourse.convpool", "nncourse.data", "nncourse.diagnose_activations",
@@ -48,6 +53,9 @@ PRELOAD = [
 def preload(modules=PRELOAD, extra=()):
     """Import what every exercise kernel would import at its start (not nncourse's data)."""
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # A grading kernel has no debugger: without debugpy, ipykernel skips the 0.1 s of
+    # importing pydevd at every kernel's start (and a student's code has none to use).
+    sys.modules.setdefault("debugpy", None)
     import importlib
     loaded = []
     for name in list(modules) + list(extra):

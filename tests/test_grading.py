@@ -7,6 +7,7 @@ few smaller runs check repeatability, late submissions, LMS zips and the exit co
 """
 import copy
 import csv
+import html as html_module
 import io
 import json
 import os
@@ -293,8 +294,15 @@ def test_shadowing_files_are_not_imported(batch):
     assert not (kept / "notes.txt").exists() and not (kept / "nncourse").exists()
 
 
+def _feedback(batch, student):
+    """A feedback page as written and with entities decoded (markdown headings come as
+    character references)."""
+    raw = (batch["out"] / "feedback" / student / AID / f"{AID}.html").read_text()
+    return raw + "\n" + html_module.unescape(raw)
+
+
 def test_feedback_shows_failures_not_hidden_tests(batch):
-    html = (batch["out"] / "feedback" / "mutant" / AID / f"{AID}.html").read_text()
+    html = _feedback(batch, "mutant")
     assert "CheckFailure" in html
     assert "Hint" in html
     source = nbformat.read(ROOT / "source" / AID / NB, as_version=4)
@@ -309,9 +317,15 @@ def test_feedback_shows_failures_not_hidden_tests(batch):
 
 
 def test_feedback_is_what_stock_nbgrader_renders(batch, tmp_path):
-    """The workers keep one feedback exporter for all their submissions
+    """The workers keep one feedback exporter for all their submissions, the HTML of
+    every locked cell, and leave out nbconvert's second parse of the page
     (autograders.feedback): stock ``nbgrader generate_feedback`` on the record folder
-    renders the same HTML for every student."""
+    renders the same page for every student, once both are read as HTML."""
+    from bs4 import BeautifulSoup
+
+    def read(html):
+        return str(BeautifulSoup(html, features="html.parser"))
+
     out = batch["out"]
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]
@@ -325,19 +339,16 @@ def test_feedback_is_what_stock_nbgrader_renders(batch, tmp_path):
         stock = (tmp_path / path.relative_to(out / "feedback")).read_text()
         if path.parts[-3].startswith("chinese"):   # its labels in its language, no more
             stock = localise_feedback(stock, "zh_CN")
-        assert stock == path.read_text(), path
+        assert read(stock) == read(path.read_text()), path
 
 
 def test_feedback_speaks_the_language_of_the_notebook(batch):
-    chinese = (batch["out"] / "feedback" / "chinese" / AID / f"{AID}.html").read_text()
-    english = (batch["out"] / "feedback" / "reference" / AID / f"{AID}.html").read_text()
+    chinese, english = _feedback(batch, "chinese"), _feedback(batch, "reference")
     assert f"（得分：{MAX:.1f} / {MAX:.1f}）" in chinese and "练习 1" in chinese
     assert "(Score:" not in chinese and "Test cell</a>" not in chinese
     assert f"(Score: {MAX:.1f} / {MAX:.1f})" in english and "练习" not in english
 
 
-def _feedback(batch, student):
-    return (batch["out"] / "feedback" / student / AID / f"{AID}.html").read_text()
 
 
 def test_checks_speak_the_language_of_the_notebook(batch):
@@ -546,3 +557,34 @@ def test_the_gradebook_schema_head_is_the_one_alembic_reports(tmp_path):
     out = subprocess.run([str(Path(sys.executable).parent / "alembic"), "-c", str(ini),
                           "heads"], capture_output=True, text=True, check=True).stdout
     assert out.split()[0] == alembic_head()
+
+
+def test_the_feedback_exporter_renders_what_nbconvert_renders():
+    """Without nbconvert's second parse, with markdown and code kept between pages: the
+    same page as nbconvert's HTML exporter, images given their alt text, twice."""
+    from bs4 import BeautifulSoup
+    from nbconvert.exporters import HTMLExporter
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from autograders.feedback import FeedbackExporter
+
+    pixel = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAE"
+             "hQGAhKmMIQAAAABJRU5ErkJggg==")
+    nb = new_notebook(cells=[
+        new_markdown_cell("# A title\n\nSome *words* and `code`, $x^2$."),
+        new_code_cell("import torch\nX = torch.ones(2, 3)  # (N, D)\nX.shape", outputs=[
+            new_output("execute_result", {"text/plain": "torch.Size([2, 3])"},
+                       execution_count=1),
+            new_output("display_data", {"image/png": pixel, "text/plain": "<Figure>"})]),
+        new_markdown_cell('An image: <img src="data:image/png;base64,' + pixel + '">')])
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+
+    def read(html):
+        return str(BeautifulSoup(html, features="html.parser"))
+
+    stock, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    ours = FeedbackExporter(template_name="classic")
+    for _ in range(2):
+        html, _ = ours.from_notebook_node(nb)
+        assert read(html) == read(stock)
+    assert html.count('alt="No description has been provided for this image"') == 2

@@ -20,6 +20,7 @@ check, attack by attack, that
 import copy
 import csv
 import hashlib
+import html
 import json
 import os
 import secrets
@@ -370,8 +371,11 @@ def attacked(tmp_path_factory):
 
 
 def _feedback(out, student):
-    return "\n".join(p.read_text(errors="replace")
-                     for p in (out / "feedback" / student).rglob("*.html"))
+    """The feedback files, as written and with entities decoded (a page may write text
+    as character references)."""
+    raw = "\n".join(p.read_text(errors="replace")
+                    for p in (out / "feedback" / student).rglob("*.html"))
+    return raw + "\n" + html.unescape(raw)
 
 
 def _printed(out, student):
