@@ -1,5 +1,11 @@
 """Instructor tooling for nn-course, built on nbgrader: release, prove, grade, bundle."""
+import sys
 from pathlib import Path
+
+# jsonschema checks the "iri" format with rfc3987_syntax when it is installed, which
+# builds a grammar when imported: 0.9 s of every grading process's start (nbformat imports
+# jsonschema). No schema the grader checks (nbformat's, nbgrader's) has that format.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source"

@@ -115,7 +115,8 @@ def _read_release(path, mtime):
     return nbformat.read(path, as_version=4)
 
 
-def _known():
+def released_assignments():
+    """The assignments that have a release copy, in the course's order."""
     return [a for a in assignments() if (RELEASE / a).is_dir()]
 
 
@@ -241,7 +242,7 @@ def from_folder(folder, assignment=None, known=None, grid=True):
     With ``grid``, every student gets a row for every assignment graded (``missing``
     where nothing was handed in), as in nbgrader's own export.
     """
-    known = known if known is not None else _known()
+    known = known if known is not None else released_assignments()
     root = _submitted_root(folder, known)
     found = {}      # (student, assignment) -> Entry
     students = []
@@ -318,7 +319,7 @@ def _patterns():
 
 def from_loose_files(folder, staging, assignment=None, known=None):
     """Entries of LMS files (``zip_collect`` naming), rebuilt in nbgrader's layout."""
-    known = known if known is not None else _known()
+    known = known if known is not None else released_assignments()
     folder, staging = Path(folder), Path(staging)
     patterns = _patterns()
     found, unmatched = {}, []
@@ -368,7 +369,7 @@ def sample_class(staging, assignment=None):
     """The bundled sample class: reference, blank and mutants of every assignment."""
     from autograders.sample import submissions
 
-    ids = [assignment] if assignment else _known()
+    ids = [assignment] if assignment else released_assignments()
     staging = Path(staging)
     for aid in list(ids):
         try:
@@ -389,7 +390,7 @@ def sample_class(staging, assignment=None):
 
 def collect(submissions, staging, assignment=None):
     """All entries of the input (see the module's docstring)."""
-    known = _known()
+    known = released_assignments()
     if assignment and assignment not in known:
         raise ValueError(f"no assignment '{assignment}' in {SOURCE} (with a release)")
     staging = Path(staging)

@@ -62,6 +62,8 @@ class NotebookReport:
     seconds: dict = field(default_factory=dict)     # cell -> wall seconds in the kernel
     judging: dict = field(default_factory=dict)     # test cell -> wall seconds judged
     events: list = field(default_factory=list)      # the kernel proxy's last events
+    starting: float = 0.0                           # seconds until its kernels answered
+    stopping: float = 0.0                           # seconds to stop them
     wall: float = 0.0
 
     def saw_error(self, cell, ename, evalue):
@@ -102,3 +104,9 @@ class JobResult:
     def judge_seconds(self):
         """The test cells, run by the judge against the student's kernel."""
         return round(sum(sum(r.judging.values()) for r in self.reports.values()), 3)
+
+    def kernel_start_seconds(self):
+        return round(sum(r.starting for r in self.reports.values()), 3)
+
+    def kernel_stop_seconds(self):
+        return round(sum(r.stopping for r in self.reports.values()), 3)

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 import time
 import traceback
 from dataclasses import asdict
@@ -263,7 +264,9 @@ class SafeExecute(Execute):
         start, done = 0, []  # first cell still to run; cells run fine so far
         while start < len(cells):
             self.km, self.kc = None, None
+            asked, stopping = time.monotonic(), None
             async with self.async_setup_kernel():
+                self.report.starting += round(time.monotonic() - asked, 3)
                 await self._tamper("snapshot")
                 await self._rebuild_state(done)
                 resume = await self._run_from(start, done)
@@ -274,9 +277,28 @@ class SafeExecute(Execute):
                 elif resume < len(cells) and await self.kc.is_alive():
                     await self.km.shutdown_kernel(now=True)
                 self.report.events.extend(self._events()[-20:])
+                stopping = time.monotonic()
+                await self._kill_kernel_now()
+            if stopping is not None:
+                self.report.stopping += round(time.monotonic() - stopping, 3)
             start = resume
             if start < len(cells) and not self._may_restart(start):
                 break
+
+    async def _kill_kernel_now(self):
+        """Kill the kernel's process group (its proxy and what the proxy started, as
+        jupyter_client's shutdown does) and reap the proxy, so that the shutdown, which
+        polls a killed kernel every 0.1 s, finds it gone at once: a tenth of a second of
+        every notebook."""
+        provisioner = getattr(self.km, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        if process is None or process.poll() is not None:
+            return
+        try:
+            await provisioner.kill()
+            process.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            pass  # jupyter_client's shutdown deals with it
 
     async def _rebuild_state(self, done):
         """A fresh kernel after a dead one: re-run the cells that ran fine, tests aside."""

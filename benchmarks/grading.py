@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/grading.py [--students 20] [--workers 2] [--assignments A B]
     .venv/bin/python benchmarks/grading.py --cluster [--no-stock]   # + grade --cluster local:N
+    .venv/bin/python benchmarks/grading.py --before REV   # + the grader of git revision REV
 
 All three grade the same submissions, in one run of this script: ``--students`` pseudo-students
 for each of the first two assignments (or those given), each handing in the release
@@ -10,16 +11,20 @@ exercise's mutants (plausible wrong answers) or not at all, drawn with a fixed s
 the class is a mix of correct and wrong work. Printed:
 
 - the wall time (and CPU time) of each, and their ratios: stock against the sandboxed
-  ``grade`` (goal: at least 4x on 2 cores), and what the sandbox costs per notebook over
+  ``grade`` (goal: at least 8x on 2 cores), and what the sandbox costs per notebook over
   ``--no-sandbox`` (goal: at most 0.3 s);
 - the floor: the wall time of a fresh kernel that only imports torch and torchvision
   (what every notebook costs stock nbgrader before its first cell runs);
 - the per-notebook overhead of each: wall time per notebook beyond what its cells need in
   a warm kernel (``grade``: worker-seconds, wall time x workers, so the two compare per
   core; the whole run is included, start-up too);
-- where a notebook's time goes in the sandboxed ``grade`` (its cells, the judge's test
-  cells, kernel starts, nbgrader's converters, feedback), the run's phases, and the class
-  floor: the student cells' seconds divided by the workers, beside the wall time;
+- where a notebook's time goes in the sandboxed ``grade`` (staging, kernel start, its
+  cells, the judge's test cells, kernel stop, nbgrader's converters, feedback HTML,
+  record), the run's phases, and the class floor: the student cells' seconds divided by
+  the workers, beside the wall time (goal: at most 3x), and the non-cell cost per
+  notebook (goal: at most 0.5 s);
+- with ``--before REV``: the same class graded by the grader of revision REV, in the
+  same run, its per-notebook phases and class figures beside this one's;
 - that both gave every submission the same score;
 - with ``--cluster``: ``grade --cluster local:N`` (N = ``--workers``) on the same class,
   its throughput against the local ``grade`` (goal: at least 0.9x), that its
@@ -49,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 import nbformat  # noqa: E402
 
 from autograders import RELEASE, SOURCE  # noqa: E402
-from autograders.collect import _known  # noqa: E402
+from autograders.collect import released_assignments  # noqa: E402
 from autograders.sample import filled, load_mutants, reference_answers  # noqa: E402
 from autograders.nbgrader_cli import nbgrader, nbgrader_env, scratch_course  # noqa: E402
 
@@ -137,13 +142,19 @@ def stock(assignment_ids, submitted, work):
     return {"wall": wall, "cpu": cpu, "scores": scores}
 
 
-def ours(submitted, work, workers, sandbox=True, cluster=None):
+def ours(submitted, work, workers, sandbox=True, cluster=None, root=ROOT):
+    """``grade`` on the class; ``root``: the checkout whose grader runs (a worktree of an
+    earlier revision for ``--before``)."""
     out = Path(work, "grade-cluster" if cluster else "grade" if sandbox else
-               "grade-no-sandbox")
+               "grade-no-sandbox", "" if root == ROOT else "before")
     cmd = [sys.executable, "-m", "autograders", "grade", str(submitted), "--out", str(out),
            "--workers", str(workers)] + ([] if sandbox else ["--no-sandbox"]) + \
         (["--cluster", cluster] if cluster else [])
-    wall, cpu, proc = timed(cmd, ROOT, nbgrader_env())
+    env = nbgrader_env()
+    if root != ROOT:  # its packages before the installed (editable) ones
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root),
+                                                          env.get("PYTHONPATH")]))
+    wall, cpu, proc = timed(cmd, root, env)
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     state = json.loads((out / "grading.json").read_text())
@@ -153,29 +164,71 @@ def ours(submitted, work, workers, sandbox=True, cluster=None):
             "scores": {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows},
             "statuses": {r["status"] for r in rows},
             "cells": [t["cells"] for t in timings], "jobs": jobs, "timings": timings,
-            "phases": state.get("last_run", {}).get("phases", {})}
+            "phases": state.get("last_run", {}).get("phases", {}),
+            "merging": state.get("last_run", {}).get("merging", 0.0)}
 
 
-def per_notebook(run):
-    """Where a notebook's time goes, in the mean (seconds, wall): the student's cells, the
-    judge's test cells, the rest of the kernels' time (starting them, the judge's own
-    start when it is renewed), nbgrader's autograde converter around them, reading the
-    grades back, the feedback HTML, and the rest of the job (staging it into the worker's
-    course)."""
+def per_notebook(run, n):
+    """Where a notebook's time goes, in the mean (seconds, wall): staging it (repair and
+    tamper scan, in the grader), its kernels' start, the student's cells, the judge's
+    test cells, the rest of the kernels' time (the grader's guards between cells), their
+    stop, nbgrader's converters around them (and reading the grades back), the feedback
+    HTML, the rest of the job (copying it into the worker's course, sending the result)
+    and merging it into the record (in the grader, while the workers grade on)."""
     timings = [t for t in run["timings"] if "judging" in t]
     if not timings:
         return {}
     mean = lambda key: statistics.mean(key(t) for t in timings)  # noqa: E731
+    starting = mean(lambda t: t.get("kernel_start", 0.0))
+    stopping = mean(lambda t: t.get("kernel_stop", 0.0))
     steps = {
+        "staging (grader)": run["phases"].get("collect", 0.0) / n,
+        "kernel start": starting,
         "student cells": mean(lambda t: t["cells"]),
         "test cells (judge)": mean(lambda t: t["judging"]),
-        "kernels, the rest": mean(lambda t: t["kernel_wall"] - t["cells"] - t["judging"]),
-        "autograde converter": mean(lambda t: t["autograde"][0] - t["kernel_wall"]),
-        "read grades": mean(lambda t: t["read"][0]),
+        "kernel, between cells": mean(lambda t: t["kernel_wall"] - t["cells"]
+                                      - t["judging"]) - starting - stopping,
+        "kernel stop": stopping,
+        "nbgrader converters": mean(lambda t: t["autograde"][0] - t["kernel_wall"]
+                                    + t["read"][0]),
         "feedback HTML": mean(lambda t: t["feedback"][0]),
     }
-    steps["job, the rest"] = statistics.mean(run["jobs"]) - sum(steps.values())
+    worker = sum(v for k, v in steps.items() if "grader" not in k)
+    steps["job, the rest"] = statistics.mean(run["jobs"]) - worker
+    steps["record (grader)"] = run["merging"] / n
     return steps
+
+
+def class_figures(run, n, workers, stock_wall=None):
+    """The class's wall time against its floor (the student cells' seconds / workers;
+    with the test cells too, the cells' whole compute), the non-cell cost per notebook
+    (worker-seconds beyond the cells, the whole run included) and the goals."""
+    cells = sum(t["cells"] for t in run["timings"])
+    tests = sum(t["judging"] for t in run["timings"])
+    figures = {
+        "wall": run["wall"], "floor": cells / workers, "floor_with_tests":
+        (cells + tests) / workers,
+        "non_cell_per_notebook": run["wall"] * workers / n - (cells + tests) / n,
+        "outside_phases": run["wall"] - sum(run["phases"].values())}
+    figures["x_floor"] = run["wall"] / figures["floor"]
+    figures["x_floor_with_tests"] = run["wall"] / figures["floor_with_tests"]
+    if stock_wall:
+        figures["x_faster_than_stock"] = stock_wall / run["wall"]
+    return figures
+
+
+def print_class(figures, phases):
+    print(f"class: {figures['wall']:.1f} s wall; floor {figures['floor']:.1f} s (student "
+          f"cells / workers) = {figures['x_floor']:.1f}x (goal <= 3x); with the test "
+          f"cells {figures['floor_with_tests']:.1f} s = {figures['x_floor_with_tests']:.1f}x")
+    if "x_faster_than_stock" in figures:
+        print(f"  {figures['x_faster_than_stock']:.2f}x faster than stock nbgrader "
+              "autograde (goal >= 8x)")
+    print(f"  non-cell cost per notebook: {figures['non_cell_per_notebook']:.2f} "
+          "worker-s beyond the student and test cells, the whole run included "
+          "(goal <= 0.5 s)")
+    print(f"  phases (s): {phases}; start-up, report and shut-down "
+          f"{figures['outside_phases']:.1f} s")
 
 
 def main(argv=None):
@@ -184,6 +237,10 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--assignments", nargs="*", help="default: the first two")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--before", metavar="REV",
+                        help="also grade the class with the grader of git revision REV "
+                             "(a worktree of it), in the same run, and print the two "
+                             "phase tables side by side")
     parser.add_argument("--cluster", action="store_true",
                         help="also grade with --cluster local:N (N = --workers)")
     parser.add_argument("--no-stock", dest="stock", action="store_false",
@@ -191,7 +248,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.stock:
         return cluster_only(args)
-    ids = args.assignments or _known()[:2]
+    ids = args.assignments or released_assignments()[:2]
     if len(ids) < 2:
         print(f"note: only {len(ids)} assignment available ({', '.join(ids)}); "
               "the benchmark wants two")
@@ -221,7 +278,7 @@ def main(argv=None):
     # job (staging to feedback) as the workers measured it
     sandbox_cost = (mine["wall"] - bare["wall"]) * args.workers / n
     sandbox_job_cost = statistics.mean(mine["jobs"]) - statistics.mean(bare["jobs"])
-    print(f"stock / sandboxed grade: {speedup:.2f}x wall (goal >= 4x); "
+    print(f"stock / sandboxed grade: {speedup:.2f}x wall (goal >= 8x); "
           f"stock / --no-sandbox: {base['wall'] / bare['wall']:.2f}x")
     print(f"the sandbox costs {sandbox_cost:+.2f} worker-s per notebook over the whole run, "
           f"{sandbox_job_cost:+.2f} s per job (goal <= 0.3 s)")
@@ -239,14 +296,15 @@ def main(argv=None):
           f"per job once started {steady:.2f} s = {steady / floor:.2f} x floor")
     print(f"per notebook, CPU: stock {base['cpu'] / n:.2f} s, grade {mine['cpu'] / n:.2f} s "
           f"(everything included), floor {floor_cpu:.2f} s")
-    steps = per_notebook(mine)
-    class_floor = sum(mine["cells"]) / args.workers
-    print("sandboxed grade, per notebook (mean wall seconds in a worker):")
+    steps = per_notebook(mine, n)
+    print("sandboxed grade, per notebook (mean wall seconds; in a worker unless said):")
     for name, seconds in steps.items():
-        print(f"  {name:<22} {seconds:6.3f}")
-    print(f"  run phases (s): {mine['phases']}")
-    print(f"class floor (student cells / workers): {class_floor:.1f} s against "
-          f"{mine['wall']:.1f} s wall = {mine['wall'] / class_floor:.1f}x the floor")
+        print(f"  {name:<24} {seconds:6.3f}")
+    goals = class_figures(mine, n, args.workers, base["wall"])
+    print_class(goals, mine["phases"])
+    class_floor = goals["floor"]
+    if args.before:
+        compare_before(args.before, submitted, work, args.workers, n, base, mine)
     differ = {k: (v, mine["scores"].get(k), bare["scores"].get(k))
               for k, v in base["scores"].items()
               if any(run["scores"].get(k) is None or abs(run["scores"][k] - v) > 1e-9
@@ -262,13 +320,39 @@ def main(argv=None):
                "stock_overhead": stock_overhead, "grade_overhead": grade_overhead,
                "cell_seconds_per_notebook": work,
                "grade_steady_overhead": steady, "same_scores": not differ,
-               "per_notebook": steps, "class_floor": class_floor,
+               "per_notebook": steps, "class_floor": class_floor, "class": goals,
                "load_average": os.getloadavg()[0]}
     if args.cluster:
         figures.update(compare_cluster(submitted, work, args.workers, n, mine))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
     return 0 if not differ else 1
+
+
+def compare_before(rev, submitted, work, workers, n, base, mine):
+    """The same class graded by the grader of ``rev``: its phases beside this one's."""
+    tree = Path(work, "before-tree")
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        then = ours(submitted, work, workers, root=tree)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
+                       capture_output=True)
+    steps = {"before": per_notebook(then, n), "now": per_notebook(mine, n)}
+    print(f"per notebook (mean wall seconds), {rev} and now:")
+    for name in steps["now"]:
+        print(f"  {name:<24} {steps['before'].get(name, 0.0):6.3f} {steps['now'][name]:6.3f}")
+    figures = {"before": class_figures(then, n, workers, base["wall"]),
+               "now": class_figures(mine, n, workers, base["wall"])}
+    for key in ("wall", "floor", "x_floor", "x_floor_with_tests", "x_faster_than_stock",
+                "non_cell_per_notebook", "outside_phases"):
+        print(f"  {key:<24} {figures['before'][key]:6.2f} {figures['now'][key]:6.2f}")
+    print(f"  phases before {then['phases']}\n  phases now    {mine['phases']}")
+    same = then["csv"] == mine["csv"]
+    print(f"  grades.csv byte-identical: {same}")
+    return {"before": steps["before"], "now": steps["now"], "figures": figures,
+            "same_csv": same}
 
 
 CLASS_NOTEBOOKS, CLASS_SECONDS = 3900, 600  # a term of 300 students x 13, in ten minutes
@@ -297,7 +381,7 @@ def compare_cluster(submitted, work, workers, n, local):
 
 def cluster_only(args):
     """``--no-stock``: the local ``grade`` and ``grade --cluster local:N``, side by side."""
-    ids = args.assignments or _known()[:2]
+    ids = args.assignments or released_assignments()[:2]
     work = Path(tempfile.mkdtemp(prefix="nncourse-bench-grading-"))
     submitted = work / "submitted"
     build_class(ids, args.students, submitted)

@@ -13,34 +13,38 @@ It keeps shared code in one place so that no notebook copies another:
 - ``diagnose_*`` per-chapter recognisers of known mistakes (``diagnose_linear``,
   ``diagnose_training``, ...).
 """
-from nncourse.checks import (
-    CheckFailure,
-    check_close,
-    check_dtype,
-    check_equal,
-    check_shape,
-    check_true,
-    conv_out_size,
-    conv_transpose_out_size,
-    count_params,
-    pool_out_size,
-)
-from nncourse.device import pick_device
-from nncourse.seeding import seed_everything, setup_exercise, setup_lesson
+import importlib
 
-__all__ = [
-    "CheckFailure",
-    "check_close",
-    "check_dtype",
-    "check_equal",
-    "check_shape",
-    "check_true",
-    "conv_out_size",
-    "conv_transpose_out_size",
-    "count_params",
-    "pick_device",
-    "pool_out_size",
-    "seed_everything",
-    "setup_exercise",
-    "setup_lesson",
-]
+# What ``from nncourse import check_close`` gives, and the module it comes from. Imported
+# when first asked for: a tool that only needs ``nncourse.messages`` (the grader's own
+# process) does not pay for importing torch.
+EXPORTS = {
+    "CheckFailure": "nncourse.checks",
+    "check_close": "nncourse.checks",
+    "check_dtype": "nncourse.checks",
+    "check_equal": "nncourse.checks",
+    "check_shape": "nncourse.checks",
+    "check_true": "nncourse.checks",
+    "conv_out_size": "nncourse.checks",
+    "conv_transpose_out_size": "nncourse.checks",
+    "count_params": "nncourse.checks",
+    "pool_out_size": "nncourse.checks",
+    "pick_device": "nncourse.device",
+    "seed_everything": "nncourse.seeding",
+    "setup_exercise": "nncourse.seeding",
+    "setup_lesson": "nncourse.seeding",
+}
+
+__all__ = sorted(EXPORTS)
+
+
+def __getattr__(name):
+    if name not in EXPORTS:
+        raise AttributeError(f"module 'nncourse' has no attribute {name!r}")
+    value = getattr(importlib.import_module(EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(EXPORTS))

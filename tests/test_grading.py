@@ -178,10 +178,17 @@ def _slow(nb):
     return nb
 
 
-def run_grade(*args, timeout=900):
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
+def run_grade(*args, timeout=900, **env_vars):
+    env = dict(os.environ, PYTHONWARNINGS="ignore", **env_vars)
     return subprocess.run([sys.executable, "-m", "autograders", "grade", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _cmdline(proc):
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def read_csv(path):
@@ -422,8 +429,15 @@ def test_repeatable_late_submissions_and_lms_zip(tmp_path):
     first = run_grade(str(folder), "--out", str(out), "--workers", "3")
     assert first.returncode == 0, first.stderr[-3000:]
     csv1 = (out / "grades.csv").read_text()
-    again = run_grade(str(folder), "--out", str(out), "--workers", "1", "--no-fork")
+    scratch = tmp_path / "scratch"  # the run's scratch and its kernels' job folders
+    scratch.mkdir()
+    again = run_grade(str(folder), "--out", str(out), "--workers", "1", "--no-fork",
+                      TMPDIR=str(scratch))
     assert again.returncode == 0, again.stderr[-3000:]
+    # kernels started afresh (not forked) go with their run, whatever stopped them
+    left = [p for p in Path("/proc").iterdir() if p.name.isdigit()
+            and str(scratch) in _cmdline(p)]
+    assert not left, [_cmdline(p) for p in left]
     assert (out / "grades.csv").read_text() == csv1
     # late work, downloaded from Canvas: login_userid_submissionid_filename in a flat zip
     archive = tmp_path / "late.zip"
