@@ -712,6 +712,7 @@ def grade_job(job):
     """Grade one submission (``job`` names a staged folder of repaired notebooks); return
     a ``JobResult``."""
     course, began = _STATE["course"], time.time()
+    clock = _Clock()
     if not (course / "gradebook.db").exists():  # the record is ready once jobs come
         shutil.copy(_STATE["settings"]["gradebook"], course / "gradebook.db")
     student, assignment = job["student"], job["assignment"]
@@ -722,7 +723,7 @@ def grade_job(job):
         shutil.copytree(job["staged"], dest)
         for sub in ("autograded", "feedback", "reports"):
             shutil.rmtree(course / sub / student / assignment, ignore_errors=True)
-        clock = _Clock()
+        clock.lap("copy")
         _converter("autograde", student, assignment).start()
         clock.lap("autograde")
         for path in sorted((course / "reports" / student / assignment).glob("*.json")):

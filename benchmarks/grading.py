@@ -193,7 +193,7 @@ def per_notebook(run, n):
                                     + t["read"][0]),
         "feedback HTML": mean(lambda t: t["feedback"][0]),
     }
-    worker = sum(v for k, v in steps.items() if "grader" not in k)
+    worker = sum(v for k, v in steps.items() if k != "staging (grader)")
     steps["job, the rest"] = statistics.mean(run["jobs"]) - worker
     steps["record (grader)"] = run["merging"] / n
     return steps
@@ -284,12 +284,12 @@ def main(argv=None):
           f"{sandbox_job_cost:+.2f} s per job (goal <= 0.3 s)")
     # The work of a notebook: its cells in an already warm kernel (grade's kernels have
     # torch imported before the setup cell runs; stock's setup cell pays the import).
-    work = sum(mine["cells"]) / n
-    stock_overhead = base["wall"] / n - work
-    grade_overhead = mine["wall"] * args.workers / n - work
+    cell_work = sum(mine["cells"]) / n
+    stock_overhead = base["wall"] / n - cell_work
+    grade_overhead = mine["wall"] * args.workers / n - cell_work
     steady = statistics.mean(j - c for j, c in zip(mine["jobs"], mine["cells"]))
     print(f"CPU: stock / sandboxed grade {base['cpu'] / mine['cpu']:.2f}x")
-    print(f"per-notebook overhead (time beyond the {work:.2f} s its cells need):")
+    print(f"per-notebook overhead (time beyond the {cell_work:.2f} s its cells need):")
     print(f"  stock nbgrader:    {stock_overhead:.2f} s = {stock_overhead / floor:.2f} x floor")
     print(f"  autograders grade: {grade_overhead:.2f} worker-s = "
           f"{grade_overhead / floor:.2f} x floor (goal <= 1.3), all of the run included; "
@@ -303,8 +303,8 @@ def main(argv=None):
     goals = class_figures(mine, n, args.workers, base["wall"])
     print_class(goals, mine["phases"])
     class_floor = goals["floor"]
-    if args.before:
-        compare_before(args.before, submitted, work, args.workers, n, base, mine)
+    before = compare_before(args.before, submitted, work, args.workers, n, base, mine) \
+        if args.before else None
     differ = {k: (v, mine["scores"].get(k), bare["scores"].get(k))
               for k, v in base["scores"].items()
               if any(run["scores"].get(k) is None or abs(run["scores"][k] - v) > 1e-9
@@ -318,9 +318,10 @@ def main(argv=None):
                "sandbox_cost_per_notebook": sandbox_cost,
                "sandbox_cost_per_job": sandbox_job_cost,
                "stock_overhead": stock_overhead, "grade_overhead": grade_overhead,
-               "cell_seconds_per_notebook": work,
+               "cell_seconds_per_notebook": cell_work,
                "grade_steady_overhead": steady, "same_scores": not differ,
                "per_notebook": steps, "class_floor": class_floor, "class": goals,
+               "before": before,
                "load_average": os.getloadavg()[0]}
     if args.cluster:
         figures.update(compare_cluster(submitted, work, args.workers, n, mine))
