@@ -209,6 +209,7 @@ def serve(path, ready_file=None, sandbox=None):
     os.chmod(path, 0o600)
     listener.listen(128)
     children = {}  # pid -> connection of the proxy that asked for it
+    jobs = {}      # pid -> its job folder's name, which names its cgroups
     stopping = []
     signal.signal(signal.SIGTERM, lambda *a: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *a: stopping.append(1))
@@ -238,6 +239,7 @@ def serve(path, ready_file=None, sandbox=None):
                 if pid == 0:
                     _child(listener, conn, request)
                 children[pid] = conn
+                jobs[pid] = os.path.basename(os.path.dirname(request["connection_file"]))
                 _send(conn, {"pid": pid})
             while children:
                 try:
@@ -247,6 +249,7 @@ def serve(path, ready_file=None, sandbox=None):
                 if pid == 0:
                     break
                 conn = children.pop(pid, None)
+                jobs.pop(pid, None)
                 if conn is not None:
                     _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
                     conn.close()
@@ -256,11 +259,26 @@ def serve(path, ready_file=None, sandbox=None):
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
                 pass
+        _remove_cgroups_of(children, jobs, sandbox is not None)
         listener.close()
         try:
             os.unlink(path)
         except OSError:
             pass
+
+
+def _remove_cgroups_of(children, jobs, sandboxed):
+    """Kernels killed with their zygote (its grader or Dask worker gone) had no keeper
+    left to remove their cgroups: reap them and remove the cgroups here."""
+    for pid in list(children):
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+    if sandboxed and jobs:
+        from autograders.sandbox import remove_cgroups
+        for name in jobs.values():
+            remove_cgroups(name)
 
 
 class Zygote:
