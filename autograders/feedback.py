@@ -22,6 +22,7 @@ import json
 import os
 import re
 
+from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -30,11 +31,6 @@ from nbgrader.converters import GenerateFeedback
 from traitlets import default
 
 from autograders.i18n import language_of, localise_feedback
-
-try:
-    from jinja2 import pass_context
-except ImportError:  # jinja2 < 3
-    from jinja2 import contextfilter as pass_context
 
 NO_ALT = "No description has been provided for this image"  # nbconvert's words
 IMG_WITHOUT_ALT = re.compile(r"(<img)(?![^>]*\salt=)([^>]*?)(\s*/?)>", re.IGNORECASE)

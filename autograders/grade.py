@@ -635,11 +635,10 @@ class Run:
             if entry.key not in results and entry.assignment and entry.status != "unknown" \
                     and record_db.exists():
                 record.absent(entry)
-        record.close()
-        for entry in entries:
             _keep_input(entry, out, settings.max_notebook_bytes)
             state["rows"][f"{entry.assignment}/{entry.student}"] = _state_row(
                 entry, results.get(entry.key), out)
+        record.close()
         state["statuses"] = status_descriptions(ENGLISH)
         self.phase("outputs")  # (the report comes after: its time is not in last_run)
         state["last_run"] = {"phases": self.phases, "workers": settings.workers,

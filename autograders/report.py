@@ -62,8 +62,7 @@ def figure_language(language):
 
 
 def _assignment_section(aid, rows, names, cell_points, language):
-    import matplotlib
-    matplotlib.use("Agg")
+    import_plotting()
     import matplotlib.pyplot as plt
 
     say = partial(say_in, language)

@@ -208,8 +208,9 @@ def serve(path, ready_file=None, sandbox=None):
     listener.bind(path)
     os.chmod(path, 0o600)
     listener.listen(128)
-    children = {}  # pid -> connection of the proxy that asked for it
-    jobs = {}      # pid -> its job folder's name, which names its cgroups
+    # pid -> (connection of the proxy that asked for it, its job folder's name, which
+    # names its cgroups)
+    children = {}
     stopping = []
     signal.signal(signal.SIGTERM, lambda *a: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *a: stopping.append(1))
@@ -238,8 +239,8 @@ def serve(path, ready_file=None, sandbox=None):
                 pid = os.fork()
                 if pid == 0:
                     _child(listener, conn, request)
-                children[pid] = conn
-                jobs[pid] = os.path.basename(os.path.dirname(request["connection_file"]))
+                children[pid] = (conn, os.path.basename(
+                    os.path.dirname(request["connection_file"])))
                 _send(conn, {"pid": pid})
             while children:
                 try:
@@ -248,8 +249,7 @@ def serve(path, ready_file=None, sandbox=None):
                     break
                 if pid == 0:
                     break
-                conn = children.pop(pid, None)
-                jobs.pop(pid, None)
+                conn, _ = children.pop(pid, (None, None))
                 if conn is not None:
                     _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
                     conn.close()
@@ -259,7 +259,7 @@ def serve(path, ready_file=None, sandbox=None):
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
                 pass
-        _remove_cgroups_of(children, jobs, sandbox is not None)
+        _remove_cgroups_of(children, sandbox is not None)
         listener.close()
         try:
             os.unlink(path)
@@ -267,7 +267,7 @@ def serve(path, ready_file=None, sandbox=None):
             pass
 
 
-def _remove_cgroups_of(children, jobs, sandboxed):
+def _remove_cgroups_of(children, sandboxed):
     """Kernels killed with their zygote (its grader or Dask worker gone) had no keeper
     left to remove their cgroups: reap them and remove the cgroups here."""
     for pid in list(children):
@@ -275,9 +275,9 @@ def _remove_cgroups_of(children, jobs, sandboxed):
             os.waitpid(pid, 0)
         except OSError:
             pass
-    if sandboxed and jobs:
+    if sandboxed and children:
         from autograders.sandbox import remove_cgroups
-        for name in jobs.values():
+        for _, name in children.values():
             remove_cgroups(name)
 
 

@@ -308,6 +308,12 @@ def _feedback(batch, student):
     return raw + "\n" + html_module.unescape(raw)
 
 
+def _as_parsed(html):
+    """A page as a browser reads it (markup written differently compares equal)."""
+    from bs4 import BeautifulSoup
+    return str(BeautifulSoup(html, features="html.parser"))
+
+
 def test_feedback_shows_failures_not_hidden_tests(batch):
     html = _feedback(batch, "mutant")
     assert "CheckFailure" in html
@@ -328,11 +334,6 @@ def test_feedback_is_what_stock_nbgrader_renders(batch, tmp_path):
     every locked cell, and leave out nbconvert's second parse of the page
     (autograders.feedback): stock ``nbgrader generate_feedback`` on the record folder
     renders the same page for every student, once both are read as HTML."""
-    from bs4 import BeautifulSoup
-
-    def read(html):
-        return str(BeautifulSoup(html, features="html.parser"))
-
     out = batch["out"]
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]
@@ -346,7 +347,7 @@ def test_feedback_is_what_stock_nbgrader_renders(batch, tmp_path):
         stock = (tmp_path / path.relative_to(out / "feedback")).read_text()
         if path.parts[-3].startswith("chinese"):   # its labels in its language, no more
             stock = localise_feedback(stock, "zh_CN")
-        assert read(stock) == read(path.read_text()), path
+        assert _as_parsed(stock) == _as_parsed(path.read_text()), path
 
 
 def test_feedback_speaks_the_language_of_the_notebook(batch):
@@ -354,8 +355,6 @@ def test_feedback_speaks_the_language_of_the_notebook(batch):
     assert f"（得分：{MAX:.1f} / {MAX:.1f}）" in chinese and "练习 1" in chinese
     assert "(Score:" not in chinese and "Test cell</a>" not in chinese
     assert f"(Score: {MAX:.1f} / {MAX:.1f})" in english and "练习" not in english
-
-
 
 
 def test_checks_speak_the_language_of_the_notebook(batch):
@@ -576,7 +575,6 @@ def test_the_gradebook_schema_head_is_the_one_alembic_reports(tmp_path):
 def test_the_feedback_exporter_renders_what_nbconvert_renders():
     """Without nbconvert's second parse, with markdown and code kept between pages: the
     same page as nbconvert's HTML exporter, images given their alt text, twice."""
-    from bs4 import BeautifulSoup
     from nbconvert.exporters import HTMLExporter
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
@@ -592,13 +590,9 @@ def test_the_feedback_exporter_renders_what_nbconvert_renders():
             new_output("display_data", {"image/png": pixel, "text/plain": "<Figure>"})]),
         new_markdown_cell('An image: <img src="data:image/png;base64,' + pixel + '">')])
     nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
-
-    def read(html):
-        return str(BeautifulSoup(html, features="html.parser"))
-
     stock, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
     ours = FeedbackExporter(template_name="classic")
     for _ in range(2):
         html, _ = ours.from_notebook_node(nb)
-        assert read(html) == read(stock)
+        assert _as_parsed(html) == _as_parsed(stock)
     assert html.count('alt="No description has been provided for this image"') == 2
