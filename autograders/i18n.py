@@ -8,7 +8,9 @@ holds the translation of each markdown cell:
 
 An entry's context (``msgctxt``) is the cell's id, its ``msgid`` the English text, and a
 comment the English text's hash. Code cells are never translated: they, and the lessons'
-stored outputs, are the same in every language.
+stored outputs, are the same in every language, except that what the checks printed in
+those outputs is retold in the language (``nncourse.messages.retell``): it is what they
+print when the translated lesson runs, which strict nbval proves.
 
 ``python -m autograders i18n status`` lists what needs translating: cells with no
 translation (``missing``) and cells whose English changed since they were translated
@@ -16,7 +18,7 @@ translation (``missing``) and cells whose English changed since they were transl
 what changed). ``i18n extract`` brings the catalogues up to date with the English
 notebooks; ``i18n build`` writes the translated notebooks:
 
-    translated/zh_CN/notebooks/01_module.ipynb          the lesson, same outputs
+    translated/zh_CN/notebooks/01_module.ipynb          the lesson, its outputs retold
     translated/zh_CN/source/ch01_module/...             the exercise master (solutions)
     translated/zh_CN/release/ch01_module/...            the student copy (nbgrader)
 
@@ -32,6 +34,7 @@ from pathlib import Path
 import nbformat
 
 from autograders import NOTEBOOKS, ROOT, SOURCE, assignments, extra_files
+from nncourse.messages import retell
 
 LANGUAGES = ("zh_CN",)
 CATALOGUES = ROOT / "i18n"
@@ -178,17 +181,34 @@ def status(language):
     return problems
 
 
-def translate_notebook(nb, po, language):
+def translate_notebook(nb, po, language, messages=None):
     """A copy of ``nb`` with its markdown cells in ``language`` (untranslated cells stay
-    English) and the language in its metadata."""
+    English), what the checks printed in its outputs retold with ``messages`` (the
+    language's message catalogue) and the language in its metadata."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     by_cell = {e.msgctxt: e for e in po} if po else {}
     for cell in markdown_cells(nb):
         entry = by_cell.get(cell.id)
         if entry is not None and check_entry(entry, cell.source) is None:
             cell.source = entry.msgstr
+    if messages:
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                retell_output(output, messages)
     nb.metadata.setdefault("nncourse", {})["language"] = language
     return nb
+
+
+def retell_output(output, messages):
+    """Retell, in place, the text of one stored output (a stream, an error, a result)."""
+    for key in ("text", "evalue"):
+        if key in output:
+            output[key] = retell("".join(output[key]), messages)
+    if "traceback" in output:
+        output["traceback"] = [retell(line, messages) for line in output["traceback"]]
+    for kind in ("text/plain", "text/markdown", "text/html"):
+        if kind in output.get("data", {}):
+            output["data"][kind] = retell("".join(output["data"][kind]), messages)
 
 
 # nbgrader's feedback page (its template's labels, as they render), per language.
@@ -228,13 +248,15 @@ def language_of(nb):
 
 def build(language, release_copies=True):
     """Write the translated lessons, exercise masters and (by nbgrader) student copies."""
+    from autograders.i18n_messages import locale_text
     from autograders.release import release
     root = TRANSLATED / language
+    messages = json.loads(locale_text(language))
     built = []
     for kind, stem, path in english_notebooks():
         nb = nbformat.read(path, as_version=4)
         po = load_catalogue(catalogue_path(language, kind, stem))
-        out = translate_notebook(nb, po, language)
+        out = translate_notebook(nb, po, language, messages)
         if kind == "lessons":
             target = root / "notebooks" / path.name
         else:

@@ -59,7 +59,7 @@ def shape_story(layers, input_shape):
     """
     layers = list(layers.children()) if isinstance(layers, nn.Sequential) else list(layers)
     x = torch.zeros(1, *input_shape)
-    lines = [say("input {shape}", shape=fmt_shape(tuple(x.shape)))]
+    lines = [say("input (a batch of one): {shape}", shape=fmt_shape(tuple(x.shape)))]
     with torch.no_grad():
         for layer in layers:
             before = tuple(x.shape)

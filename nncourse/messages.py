@@ -20,6 +20,7 @@ The language is, first found:
 """
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -107,3 +108,114 @@ def say_in(language, template, **fields):
     speaks the language of each notebook it grades."""
     text = catalogue(normalise(language) or ENGLISH).get(template) or template
     return text.format(**fields)
+
+
+# A template's {field}, with its conversion and format spec if any ({got!r}, {acc:.3f}).
+FIELD = re.compile(r"\{(\w*)(![rsa])?(:[^{}]*)?\}")
+# Which templates are looked for in free text: a message with fields and at least
+# FIELDED_WORDS words, or a sentence of at least SENTENCE_WORDS words. A shorter one (a
+# plot's label, a name such as "running statistics") is the lesson's own text as often as
+# a check's, so it is retold only where it is surely a check's: as the whole of another
+# message's field, or around a field that holds a message ("{what}:\n{problems}").
+FIELDED_WORDS = 3
+SENTENCE_WORDS = 6
+# What a translated template holds besides its text: a field, or an escaped brace.
+SLOT = re.compile(r"\{(\w*)(?:![rsa])?(?::[^{}]*)?\}|\{\{|\}\}")
+
+
+@lru_cache(maxsize=None)
+def _template_pattern(template):
+    """A regex that matches what ``say(template, ...)`` printed, one group per field.
+
+    A field matches within a line. One that begins the template takes as much of its
+    line as lets the rest match, one that ends it runs to the end of its line, and the
+    others take as little as lets the words after them match."""
+    parts, names, end = [], [], 0
+    fields = list(FIELD.finditer(template))
+    for i, field in enumerate(fields):
+        parts.append(re.escape(_unescape(template[end:field.start()])))
+        name = field.group(1)
+        if name in names:
+            parts.append(f"(?P=f_{name})")
+        else:
+            names.append(name)
+            edge = field.start() == 0 or field.end() == len(template)
+            parts.append(f"(?P<f_{name}>[^\\n]*)" if edge else f"(?P<f_{name}>[^\\n]*?)")
+        end = field.end()
+    parts.append(re.escape(_unescape(template[end:])))
+    # A template that begins or ends with a word matches whole words only.
+    start = r"\b" if re.match(r"\w", template) else ""
+    stop = r"\b" if re.search(r"\w$", template) else ""
+    return re.compile(start + "".join(parts) + stop)
+
+
+def fields_of_match(match):
+    """``{field: the text it matched}`` of a template's match."""
+    return {name[2:]: value for name, value in match.groupdict().items()}
+
+
+def _unescape(literal):
+    return literal.replace("{{", "{").replace("}}", "}")
+
+
+def _words(template):
+    return re.findall(r"[A-Za-z]{2,}", FIELD.sub(" ", template))
+
+
+def _anywhere(template):
+    """Whether ``template`` is surely a check's wherever it is found."""
+    words = len(_words(template))
+    return words >= SENTENCE_WORDS or (words >= FIELDED_WORDS and bool(FIELD.search(template)))
+
+
+def retell(text, translations):
+    """``text``, in which checks said things in English, as they say them translated:
+    ``translations`` is a language's catalogue, ``{English template: translated}``.
+
+    The lessons are run in English; their Chinese copies store the same outputs retold,
+    which are what the checks print when the Chinese lesson runs (strict nbval proves it).
+    Printed values stay as they are: a field is filled in with the text it matched, itself
+    retold. Where two messages overlap, the one that starts first and runs longest is
+    the outer one (``"{message}\\nHint: {hint}"`` around the hint's own message)."""
+    if not text:
+        return text
+    # Where two templates fit the same text, the one of more words is the more particular.
+    known = sorted((t for t in translations if FIELD.search(t) or _anywhere(t)),
+                   key=lambda t: (-len(_words(t)), t))
+
+    @lru_cache(maxsize=None)
+    def retold(value):
+        if value in translations:
+            return translations[value]
+        return retold_free(value)
+
+    def accepted(template, match):
+        return _anywhere(template) or any(
+            retold_free(value) != value for value in fields_of_match(match).values())
+
+    def first_message(text):
+        """The message found first in ``text`` (the widest, where two start together)."""
+        best = None
+        for template in known:
+            for match in _template_pattern(template).finditer(text):
+                if best is not None and (match.start(), -match.end()) >= best[0]:
+                    break
+                if accepted(template, match):
+                    best = ((match.start(), -match.end()), template, match)
+                    break
+        return best
+
+    @lru_cache(maxsize=None)
+    def retold_free(text):
+        """``text`` with the messages found in it retold, the text between them kept."""
+        found = first_message(text)
+        if found is None:
+            return text
+        _, template, match = found
+        values = {name: retold(value) for name, value in fields_of_match(match).items()}
+        said = SLOT.sub(lambda slot: values.get(slot.group(1), slot.group(0))
+                        if slot.group(1) is not None else slot.group(0)[0],
+                        translations[template])
+        return retold_free(text[:match.start()]) + said + retold_free(text[match.end():])
+
+    return retold_free(text)

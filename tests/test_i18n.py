@@ -5,10 +5,12 @@
   keeps the English's inline code, maths and link targets;
 - the glossary's terms are used wherever their English appears;
 - the translated notebooks in translated/ are what `i18n build` writes now;
-- their code cells (and the lessons' stored outputs) are the English ones, byte for byte,
-  so the Chinese lessons pass strict nbval exactly when the English ones do;
+- their code cells are the English ones, byte for byte, and a lesson's stored outputs the
+  English ones with the checks' messages retold in Chinese (strict nbval of the Chinese
+  lessons, in `make test`, proves that they print exactly that);
 - the Chinese student copies hold no solution and no hidden test.
 """
+import json
 import re
 
 import nbformat
@@ -20,7 +22,7 @@ from autograders import NOTEBOOKS, RELEASE, SOURCE, assignments
 from autograders.i18n import (TRANSLATED, build, catalogue_path, check_entry,
                               english_notebooks, glossary, kept_parts, language_of,
                               load_catalogue, localise_feedback, markdown_cells,
-                              out_of_date, status)
+                              out_of_date, retell_output, status)
 from autograders.leaks import public_lines, secret_lines
 from nncourse import messages
 
@@ -84,15 +86,19 @@ def test_translated_notebooks_are_built_from_the_catalogues(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.stem)
-def test_a_chinese_lesson_has_the_english_code_and_outputs(path):
+def test_a_chinese_lesson_has_the_english_code_and_outputs_retold(path):
     english = nbformat.read(path, as_version=4)
     chinese = nbformat.read(ROOT_ZH / "notebooks" / path.name, as_version=4)
     assert language_of(chinese) == LANGUAGE and language_of(english) == "en"
     assert [c.id for c in chinese.cells] == [c.id for c in english.cells]
+    said = json.loads(i18n_messages.locale_text(LANGUAGE))
     for en, zh in zip(english.cells, chinese.cells):
         assert en.cell_type == zh.cell_type
         if en.cell_type == "code":
-            assert (en.source, en.outputs) == (zh.source, zh.outputs), en.id
+            assert en.source == zh.source, en.id
+            for output in en.outputs:
+                retell_output(output, said)
+            assert en.outputs == zh.outputs, en.id
     prose = [c.source for c in markdown_cells(chinese)]
     assert sum(bool(re.search(r"[\u4e00-\u9fff]", p)) for p in prose) == len(prose)
 
@@ -245,6 +251,29 @@ def test_a_check_fails_and_passes_in_chinese(clean_language, capsys):
     messages.set_language("en")
     with pytest.raises(CheckFailure, match=r"net\(x\): expected shape \(2, 4\), got"):
         check_shape(torch.zeros(2, 3), (2, 4), name="net(x)")
+
+
+def test_retell_says_a_checks_english_output_as_the_check_says_it_in_chinese(
+        clean_language):
+    """What a lesson stored in English, retold, is what the same calls print in Chinese:
+    nested messages, fields kept as printed, the more particular of two templates."""
+    from nncourse.checks import CheckFailure, check_close, with_hint
+    said = json.loads(i18n_messages.locale_text(LANGUAGE))
+
+    def printed(language):
+        messages.set_language(language)
+        with pytest.raises(CheckFailure) as err:
+            check_close(torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 2.5]]),
+                        name="class probabilities")
+        hint = messages.say("bias=False: this layer has no bias")
+        return f"CheckFailure: {err.value}\n" + with_hint("net(x) is wrong", hint) + "\n"
+
+    english, chinese = printed("en"), printed(LANGUAGE)
+    assert english != chinese and "class probabilities" in chinese
+    assert messages.retell(english, said) == chinese
+    # The lesson's own words stay, even where a short template (a label) would fit them.
+    own = "parameters: 204 = 204\nhidden.weight: no bias\nRuntimeError, tensors on two devices\n"
+    assert messages.retell(own, said) == own
 
 
 def test_a_template_without_translation_is_said_in_english(clean_language):
