@@ -31,6 +31,7 @@ import os
 import socket
 import sys
 import time
+import weakref
 
 from autograders import wire
 from autograders.twins import (content, apply_state, is_twin_kind, sendable, snapshot,
@@ -90,11 +91,32 @@ def describe(value, room=60):
 # The connection to a student's kernel
 
 
+# What a request carries most: pickled as itself, never a twin or a handle.
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes})
+
+
+class _Kept:
+    """A strong reference that reads like a weak one."""
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __call__(self):
+        return self.obj
+
+
+
 class Connection:
     def __init__(self, path, deadline):
         self.deadline = deadline
         self.sock = _connect(path, deadline)
+        # The judge's objects that have twins in the kernel: id -> a reference to the
+        # object, weak where it can be, so that a test's temporary tensors are let go
+        # (and no longer compared after every request, on both sides); the ids let go
+        # since the last request, which the kernel is told to let go of too.
         self.mirrors, self.mirror_ids, self.seen = {}, {}, {}
+        self.last_mid, self.dropped, self.alive = 0, [], []
         self.sending = []
         self.arguments = set()  # ids of the lists and dicts passed in the request being sent
         self.inputs = {}        # id -> (tensor, fingerprint) of the data passed in it
@@ -112,6 +134,8 @@ class Connection:
     # -- the judge's objects in a request
     def _persistent_id(self, obj):
         import torch
+        if type(obj) in _PLAIN:
+            return None
         if type(obj) is Remote:
             if object.__getattribute__(obj, "_conn") is not self:
                 raise TypeError(say("a handle from another kernel"))
@@ -126,10 +150,11 @@ class Connection:
                 isinstance(self.sending[-1], torch.Tensor) and isinstance(obj, torch.Tensor))):
             return None  # the object itself, or the tensors a tensor's pickle makes
         mid = self.mirror_ids.get(id(obj))
-        if mid is not None and self.mirrors[mid] is obj:
+        if mid is not None and self.mirror(mid) is obj:
             return ("m", mid)
-        mid = len(self.mirrors) + 1
-        self.mirrors[mid], self.mirror_ids[id(obj)] = obj, mid
+        self.last_mid += 1
+        mid = self.last_mid
+        self.keep(mid, obj)
         self.sending.append(obj)
         try:
             # the state inside: a tensor's gradient is not in its pickle
@@ -145,12 +170,42 @@ class Connection:
         return self.request(qualname, "function", module=module, name=qualname)
 
     def register(self, mid, obj):
-        self.mirrors[mid], self.mirror_ids[id(obj)] = obj, mid
+        self.keep(mid, obj)
         self.seen[mid] = snapshot(obj)
 
+    def keep(self, mid, obj):
+        import torch
+        try:
+            # a tensor in the judge's graph carries the gradient that reaches its twin
+            # back into that graph, even when the test holds it no more
+            in_graph = isinstance(obj, torch.Tensor) and obj.grad_fn is not None
+            ref = _Kept(obj) if in_graph else weakref.ref(obj)
+        except TypeError:  # a list or dict passed as an argument: kept for the cell
+            ref = _Kept(obj)
+        self.mirrors[mid], self.mirror_ids[id(obj)] = (ref, id(obj)), mid
+        self.alive.append(obj)  # held until the kernel hears that it is gone
+
+    def mirror(self, mid):
+        """The judge's object of twin ``mid``, or None once it is gone."""
+        kept = self.mirrors.get(mid)
+        return None if kept is None else kept[0]()
+
     def _changed(self):
-        push = {}
-        for mid, obj in self.mirrors.items():
+        """The state of the twins changed here since the last request; the twins gone
+        since go in ``dropped``. The live ones, and those made until the next request,
+        are held until then: none goes while the kernel may still name it, since the
+        kernel hears of a twin gone before it answers again."""
+        push, self.alive = {}, []
+        for mid, (ref, key) in list(self.mirrors.items()):
+            obj = ref()
+            if obj is None:
+                del self.mirrors[mid]
+                self.seen.pop(mid, None)
+                if self.mirror_ids.get(key) == mid:
+                    del self.mirror_ids[key]
+                self.dropped.append(mid)
+                continue
+            self.alive.append(obj)
             now = snapshot(obj)
             if now != self.seen.get(mid):
                 self.seen[mid] = now
@@ -165,7 +220,7 @@ class Connection:
             request["grad"] = torch.is_grad_enabled()
             request["device"] = str(torch.get_default_device())
             request["blocked"] = [n for names, _ in self.blocks for n in names]
-            request["rng"] = torch.get_rng_state()  # one random stream, as in one process
+            request["rng"] = wire.rng_state()
             given = list(fields["args"]) + list(fields["kwargs"].values())
             self.arguments = {id(a) for a in given if type(a) in (list, dict)}
             self.inputs = {id(t): (t, fingerprint(t)) for t in _data_in(given)}
@@ -205,6 +260,7 @@ class Connection:
         """Send one request (with the twins changed here); return the kernel's reply,
         with the twins it changed brought up to date here."""
         request["push"] = self._changed()
+        request["drop"], self.dropped = self.dropped, []
         try:
             data = wire.dump_request(request, self._persistent_id)
         except Exception as exc:  # noqa: BLE001
@@ -225,19 +281,14 @@ class Connection:
             raise StudentError(say("{expr}: the kernel sent an unreadable reply", expr=expr))
         sync = reply.get("sync")
         for mid, state in (sync.items() if isinstance(sync, dict) else ()):
-            obj = self.mirrors.get(mid)
+            obj = self.mirror(mid)
             if obj is not None and isinstance(state, dict):
                 try:
                     apply_state(obj, state, lambda x: self.decode(x, expr))
                 except (RuntimeError, TypeError, ValueError, KeyError, AttributeError):
                     pass  # a twin the student's code broke: the test sees its last state
                 self.seen[mid] = snapshot(obj)
-        import torch
-        if isinstance(reply.get("rng"), torch.Tensor):
-            try:
-                torch.set_rng_state(reply["rng"])
-            except (RuntimeError, TypeError):
-                pass
+        wire.set_rng_state(reply.get("rng"))
         if "callback" in reply and not isinstance(reply["callback"], dict):
             raise StudentError(say("{expr}: the kernel sent an unreadable reply", expr=expr))
         return reply
@@ -277,7 +328,11 @@ class Connection:
             return Remote(self, int(obj["id"]), expr, [str(m) for m in obj.get("mro", [])],
                           str(obj.get("type", "object")))
         if kind == "mirror":
-            return self.mirrors[obj["id"]]
+            mirror = self.mirror(obj.get("id"))
+            if mirror is None:
+                raise StudentError(say("{expr}: the kernel sent an unreadable value",
+                                       expr=expr))
+            return mirror
         if kind == "tensor":
             t = _tensor(obj)
             if isinstance(obj.get("twin"), int):

@@ -66,6 +66,7 @@ class Server:
         self.twins = {}     # id the judge gave -> our copy of its object
         self.twin_ids = {}  # id(our copy) -> that id
         self.seen = {}      # id the judge gave -> _snapshot at the last sync
+        self.last_own = 0   # the last id we gave a twin of our own (below zero)
         self.blocked_calls = []
 
     # -- objects the judge names in a request
@@ -84,6 +85,10 @@ class Server:
             return obj
         raise wire.WireError(f"unknown reference {kind!r}")
 
+    def own_id(self):
+        self.last_own -= 1
+        return self.last_own
+
     def register(self, mid, obj):
         self.twins[mid] = obj
         self.twin_ids[id(obj)] = mid
@@ -99,7 +104,7 @@ class Server:
             return {wire.MARK: "mirror", "id": mine}
         if isinstance(obj, torch.Tensor):
             encoded = self.encode(obj, "fetch")
-            mid = -(len(self.twins) + 1)
+            mid = self.own_id()
             self.register(mid, obj)
             return dict(encoded, twin=mid)
         if isinstance(obj, torch.nn.Module) and _rebuildable(type(obj)):
@@ -109,7 +114,7 @@ class Server:
                        "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
                        "attrs": self.encode(attrs, "fetch"),
                        "state": state_of(obj, self.encode_member)}
-            mid = -(len(self.twins) + 1)
+            mid = self.own_id()
             self.register(mid, obj)
             return dict(encoded, twin=mid)
         return self.encode(obj, "fetch")
@@ -229,6 +234,11 @@ class Server:
             wire.send_bytes(self.conn, self.reply_to(request))
 
     def _apply_push(self, request):
+        for mid in request.get("drop") or ():  # gone in the judge: no longer kept in step
+            obj = self.twins.pop(mid, None)
+            self.seen.pop(mid, None)
+            if obj is not None and self.twin_ids.get(id(obj)) == mid:
+                del self.twin_ids[id(obj)]
         for mid, state in (request.get("push") or {}).items():
             twin = self.twins.get(mid)
             if twin is not None:
@@ -240,8 +250,7 @@ class Server:
         try:
             reply = {"value": self.run(request)}
             if request.get("op") == "call":
-                import torch
-                reply["rng"] = torch.get_rng_state()
+                reply["rng"] = wire.rng_state()
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 (SystemExit too: it is theirs)
@@ -308,8 +317,7 @@ class Server:
     def call(self, request):
         import torch
         fn, args, kwargs = request["obj"], request["args"], request["kwargs"]
-        if isinstance(request.get("rng"), torch.Tensor):
-            torch.set_rng_state(request["rng"])
+        wire.set_rng_state(request.get("rng"))
         with torch.set_grad_enabled(bool(request.get("grad", True))), \
                 _default_device(request.get("device")), \
                 _blocking(request.get("blocked") or (), self.blocked_calls):

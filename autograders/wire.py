@@ -60,6 +60,23 @@ def load_reply(data):
         raise WireError(f"an unreadable reply ({type(exc).__name__})") from None
 
 
+def rng_state():
+    """torch's global random state as bytes: it goes with every call, both ways (one
+    random stream, as in one process), and as bytes it is no tensor to keep in step."""
+    import torch
+    return torch.get_rng_state().numpy().tobytes()
+
+
+def set_rng_state(state):
+    """Take on a state that ``rng_state`` gave (a malformed one is ignored)."""
+    import torch
+    if isinstance(state, bytes):
+        try:
+            torch.set_rng_state(torch.frombuffer(bytearray(state), dtype=torch.uint8))
+        except (RuntimeError, TypeError, ValueError):
+            pass
+
+
 def dump_request(obj, persistent_id):
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)

@@ -219,6 +219,48 @@ def test_gradients_flow_both_ways():
     """)
 
 
+def test_the_tests_temporary_tensors_are_let_go_on_both_sides(monkeypatch):
+    """A tensor the test holds no more is no longer kept in step with its twin (both sides
+    compare every twin after every request): a check that calls the answer on 50 fresh
+    inputs ends with as few twins as it began. A tensor in the test's graph stays (the
+    gradient its twin gets flows back into that graph: the test above), and one made in a
+    request stays until the kernel has been told that it is gone."""
+    servers, mirrors = [], []
+
+    class Recording(kernel_server.Server):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            servers.append(self)
+
+    close = judge.Connection.close
+
+    def recording_close(self):
+        mirrors.append(len(self.mirrors))
+        close(self)
+
+    monkeypatch.setattr(kernel_server, "Server", Recording)
+    monkeypatch.setattr(judge.Connection, "close", recording_close)
+    passes("""
+        def double(x):
+            return 2 * x
+
+        def build(make):
+            return make()
+    """, """
+        # a tensor made by the test's own function, called back, that the student returns
+        assert torch.equal(build(lambda: torch.ones(2)), torch.ones(2))
+        kept = torch.ones(2)
+        assert torch.equal(double(kept), 2 * kept)
+        for _ in range(50):
+            x = torch.randn(3)
+            assert torch.equal(double(x), 2 * x)
+        kept.add_(1)                       # still in step: the student sees the change
+        assert torch.equal(double(kept), torch.full((2,), 4.0))
+    """)
+    assert mirrors and mirrors[0] <= 4, mirrors
+    assert servers and len(servers[0].twins) <= 4, servers[0].twins
+
+
 def test_an_exception_in_the_students_code_says_which_call_and_where():
     verdict = run("""
         def conv(x, weight):

@@ -309,19 +309,24 @@ def _marked_processes():
     return found
 
 
-def _empty_cgroups_that_stay(seconds=3.0):
-    """Kernel cgroups with no process in them that are still there ``seconds`` later."""
+def _kernel_cgroups():
+    """The kernels' cgroups on this machine now."""
     parents = {os.path.dirname(d) for d in cgroup_dirs("x").values()}
+    return {path for parent in parents for path in Path(parent).glob("nncourse-nnk-*")}
 
+
+def _empty_cgroups_that_stay(before, seconds=3.0):
+    """Kernel cgroups made since ``before`` (a set of ``_kernel_cgroups``) with no process
+    in them that are still there ``seconds`` later: those of other runs on the machine
+    (another test's, one killed long ago) are not this batch's."""
     def empty():
         found = set()
-        for parent in parents:
-            for path in Path(parent).glob("nncourse-nnk-*"):
-                try:
-                    if not (path / "cgroup.procs").read_text().strip():
-                        found.add(path)
-                except OSError:
-                    pass
+        for path in _kernel_cgroups() - before:
+            try:
+                if not (path / "cgroup.procs").read_text().strip():
+                    found.add(path)
+            except OSError:
+                pass
         return found
     first = empty()
     if first:
@@ -350,6 +355,7 @@ def attacked(tmp_path_factory):
     (home / "secret.txt").write_text(canaries["home"])
     _build_class(folder, canaries)
     code_before = _tree_digest(ROOT / "nncourse")
+    cgroups_before = _kernel_cgroups()
     # the grader's scratch and the kernels' job folders go in a folder of this test's own
     scratch = Path(tempfile.mkdtemp(prefix="nna-", dir="/tmp"))
     env = dict(os.environ, PYTHONWARNINGS="ignore", HOME=str(home), TMPDIR=str(scratch),
@@ -367,6 +373,7 @@ def attacked(tmp_path_factory):
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"out": out, "rows": rows, "canaries": canaries, "proc": proc, "home": home,
             "graded": graded, "csv": csv_text, "code_before": code_before,
+            "cgroups_before": cgroups_before,
             "scratch": scratch}
 
 
@@ -432,9 +439,10 @@ def test_nothing_outlives_the_batch(attacked):
     assert _marked_files() == []
     left = list(attacked["scratch"].iterdir())
     assert not left, f"the grader's scratch or kernels' job folders were left: {left}"
-    # the kernels' cgroups (root with cgroup v1) are gone with them; other grading runs
+    # the cgroups of the batch's kernels (root with cgroup v1) are gone with them; other runs
     # of this test session may hold some of their own, which have processes in them
-    assert not _empty_cgroups_that_stay(), "kernels' cgroups were left behind"
+    assert not _empty_cgroups_that_stay(attacked["cgroups_before"]), \
+        "kernels' cgroups were left behind"
     assert not [p for p in attacked["home"].rglob("*") if MARK in p.name]
     assert _tree_digest(ROOT / "nncourse") == attacked["code_before"]
 
