@@ -138,7 +138,10 @@ def _stage_notebook(entry, path, renamed, release_nb, dest, max_bytes):
     for flag in scan(student_cells):
         if flag not in entry.flags:
             entry.flags.append(flag)
-    nbformat.write(fixed.nb, dest)
+    # nbformat.write would validate it again (and only log what it found): the workers'
+    # nbconvert validates it anyway
+    text = nbformat.v4.writes(fixed.nb)
+    dest.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return True
 
 
@@ -221,6 +224,18 @@ def _db_url(path):
     return f"sqlite:///{Path(path).resolve()}"
 
 
+def _rows_of(gb, kind, submission):
+    """``(row, notebook name, cell name)`` of every Grade or Comment of ``submission``, in
+    one query (reading ``nb.grades`` and each ``grade.name`` costs a query apiece)."""
+    import nbgrader.api as api
+    table = getattr(api, kind)
+    return (gb.db.query(table, api.Notebook.name, api.BaseCell.name)
+            .join(api.BaseCell, table.cell_id == api.BaseCell.id)
+            .join(api.SubmittedNotebook, table.notebook_id == api.SubmittedNotebook.id)
+            .join(api.Notebook, api.SubmittedNotebook.notebook_id == api.Notebook.id)
+            .filter(api.SubmittedNotebook.assignment_id == submission.id).all())
+
+
 class Record:
     """The record gradebook, open for the whole run: every result is merged as it comes,
     while the workers grade on (one session, one commit per submission, so that a run
@@ -244,15 +259,12 @@ class Record:
             gb.update_or_create_student(entry.student)
             kwargs = {"timestamp": result.timestamp} if result.timestamp else {}
             sub = gb.update_or_create_submission(entry.assignment, entry.student, **kwargs)
-            for nb in sub.notebooks:
-                cells = result.grades.get(nb.name, {})
-                comments = result.comments.get(nb.name, {})
-                for grade in nb.grades:
-                    got = cells.get(grade.name)
-                    grade.auto_score = got["auto_score"] if got else 0.0
-                    grade.needs_manual_grade = got["needs_manual_grade"] if got else False
-                for comment in nb.comments:
-                    comment.auto_comment = comments.get(comment.name)
+            for grade, notebook, cell in _rows_of(gb, "Grade", sub):
+                got = result.grades.get(notebook, {}).get(cell)
+                grade.auto_score = got["auto_score"] if got else 0.0
+                grade.needs_manual_grade = got["needs_manual_grade"] if got else False
+            for comment, notebook, cell in _rows_of(gb, "Comment", sub):
+                comment.auto_comment = result.comments.get(notebook, {}).get(cell)
             gb.db.commit()
         except BaseException:
             gb.db.rollback()
