@@ -329,7 +329,6 @@ class SafeExecute(Execute):
         cell = self.nb.cells[index]
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and cell.cell_type == "code":
-            await self._tamper("guard")  # notes (and undoes) what the student's code patched
             return await self._judged_cell(index)
         self._cell_timed_out = False
         began = time.monotonic()
@@ -369,7 +368,13 @@ class SafeExecute(Execute):
         os.makedirs(shared, exist_ok=True)
         os.chmod(shared, 0o777)
         began = time.monotonic()
+        # the guard notes (and undoes) what the student's code patched, then the kernel
+        # serves the judge: one request, not two round trips before every test cell
         serve = self.kc.execute(
+            "try:\n"
+            "    __import__('autograders.tamper', fromlist=['guard']).guard()\n"
+            "except BaseException:\n"
+            "    pass\n"
             f"__import__('autograders.kernel_server', fromlist=['serve']).serve({path!r}, "
             f"{timeout})", silent=True, store_history=False, allow_stdin=False)
         judging = asyncio.ensure_future(self._judge_when_started(cell.source, name, path,
