@@ -406,6 +406,17 @@ def _where(exc):
     return (f"in {frame.name}, line {frame.lineno}" + (f": {code}" if code else ""))[:300]
 
 
+def guard_and_serve(path, timeout=600):
+    """Note (and undo) what the student's code patched, then serve the judge: one
+    request before a test cell, not two round trips."""
+    try:
+        from autograders.tamper import guard
+        guard()
+    except BaseException:  # a guard broken by the student leaves the judge to see it
+        pass
+    serve(path, timeout)
+
+
 def serve(path, timeout=600, namespace=None):
     """Serve one judge on the Unix socket ``path`` until it says goodbye."""
     if namespace is None:

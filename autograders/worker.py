@@ -368,15 +368,10 @@ class SafeExecute(Execute):
         os.makedirs(shared, exist_ok=True)
         os.chmod(shared, 0o777)
         began = time.monotonic()
-        # the guard notes (and undoes) what the student's code patched, then the kernel
-        # serves the judge: one request, not two round trips before every test cell
         serve = self.kc.execute(
-            "try:\n"
-            "    __import__('autograders.tamper', fromlist=['guard']).guard()\n"
-            "except BaseException:\n"
-            "    pass\n"
-            f"__import__('autograders.kernel_server', fromlist=['serve']).serve({path!r}, "
-            f"{timeout})", silent=True, store_history=False, allow_stdin=False)
+            "__import__('autograders.kernel_server', fromlist=['guard_and_serve'])"
+            f".guard_and_serve({path!r}, {timeout})",
+            silent=True, store_history=False, allow_stdin=False)
         judging = asyncio.ensure_future(self._judge_when_started(cell.source, name, path,
                                                                  shared, timeout))
         serving = asyncio.ensure_future(shell_reply(self.kc, serve, timeout + 5))
