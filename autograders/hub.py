@@ -212,7 +212,6 @@ def setup_course(settings):
     """The exchange, the instructor's course and every user's nbgrader configuration."""
     settings.exchange.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.exchange, 0o1777)   # everyone writes, nobody deletes others' files
-    exchange = {"root": str(settings.exchange), "path_includes_course": True}
     course = settings.home(settings.instructor) / COURSE_FOLDER
     if not course.exists():
         course.mkdir(parents=True)
@@ -222,7 +221,7 @@ def setup_course(settings):
         shutil.copytree(RELEASE, course / "release", ignore=ignore)
         _chown_tree(course, settings.instructor)
     lines = ["c = get_config()  # noqa: F821",
-             f"c.Exchange.root = {exchange['root']!r}",
+             f"c.Exchange.root = {str(settings.exchange)!r}",
              "c.Exchange.path_includes_course = True"]
     instructor = lines + [f"c.CourseDirectory.root = {str(course)!r}",
                           f"c.CourseDirectory.course_id = {settings.course_id!r}"]
