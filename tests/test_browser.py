@@ -259,8 +259,16 @@ def test_student_and_instructor_in_jupyterlab(browser_page, lab, tmp_path):
                  has_text="Run All Cells").first.click()
     test1 = _cell(page, "TwoLayerNet(20, 16, 4)")
     test2 = _cell(page, "count_parameters(nn.Linear(20, 4))")
-    test2.locator(".jp-OutputArea-output", has_text="NotImplementedError").wait_for(
-        timeout=RUN_ALL_S * 1000)
+    try:
+        test2.locator(".jp-OutputArea-output", has_text="NotImplementedError").wait_for(
+            timeout=RUN_ALL_S * 1000)
+    except Exception:
+        _shot(page, tmp_path, "02-run-all-timed-out")
+        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+        raise AssertionError(
+            f"exercise 2's check did not print NotImplementedError in {RUN_ALL_S} s; "
+            f"prompts {prompts}; exercise 1's check printed "
+            f"{test1.locator('.jp-OutputArea').inner_text()!r}") from None
     page.wait_for_function(
         "() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
         ".some(p => p.textContent.includes('*'))", timeout=RUN_ALL_S * 1000)
