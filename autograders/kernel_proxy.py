@@ -58,8 +58,13 @@ def _tree_rss(pid):
         return _rss(pid)
 
 
+class Orphaned(Exception):
+    """The grader's process that started this proxy is gone."""
+
+
 class Kernel:
-    def __init__(self, args):
+    def __init__(self, args, grader):
+        self.grader = grader  # the pid of the process that started this proxy
         self.connection_file = os.path.abspath(args["connection_file"])
         self.events = self.connection_file + ".events"
         self.memory = int(os.environ.get("AUTOGRADERS_MEMORY") or 0)
@@ -187,9 +192,11 @@ class Kernel:
             self.kill()
         return -9
 
+    def orphaned(self):
+        return os.getppid() != self.grader
+
     def watch(self):
         started = time.monotonic()
-        grader = os.getppid()
         last_tree = 0.0
         while True:
             code = self.exit_code(0.1)
@@ -209,16 +216,19 @@ class Kernel:
                 self.event(kind="hard-limit", seconds=round(now - started, 1))
                 self.kill()
                 return self.reaped()
-            if os.getppid() != grader:
+            if self.orphaned():
                 self.event(kind="orphaned")
                 self.kill()
                 return 1
 
 
-def wait_for_zygote(path, timeout=600):
-    """The zygote may still be importing torch: wait for its socket (or its failure)."""
+def wait_for_zygote(path, kernel, timeout=600):
+    """The zygote may still be importing torch: wait for its socket (or its failure), as
+    long as the grader that asked for ``kernel`` is there."""
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
+        if kernel.orphaned():
+            raise Orphaned
         if os.path.exists(path + ".failed") or time.monotonic() > deadline:
             raise FileNotFoundError("the zygote did not start")
         time.sleep(0.05)
@@ -242,17 +252,25 @@ def parse(argv):
 
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
-    kernel = Kernel(args)
+    # the grader's pid now: a proxy whose grader died while it started a kernel must not
+    # take init (or a subreaper) for its grader
+    kernel = Kernel(args, os.getppid())
     signal.signal(signal.SIGINT, lambda *a: kernel.signal(signal.SIGINT))
     signal.signal(signal.SIGTERM, lambda *a: kernel.signal(signal.SIGTERM))
     try:
         if not args["socket"]:
             raise FileNotFoundError("no zygote")
-        wait_for_zygote(args["socket"])
+        wait_for_zygote(args["socket"], kernel)
         kernel.start_forked(args["socket"], args["extra"])
+    except Orphaned:
+        kernel.event(kind="orphaned")
+        return 1
     except (OSError, RuntimeError, ValueError) as exc:
         if args["socket"]:
             kernel.event(kind="no-zygote", error=str(exc))
+        if kernel.orphaned():
+            kernel.event(kind="orphaned")
+            return 1
         kernel.start_exec(args["extra"])
     code = kernel.watch()
     return code if isinstance(code, int) and code >= 0 else 1

@@ -15,3 +15,16 @@ def save_notebook(page, attempts=5, wait_s=15):
         except PlaywrightTimeout:
             continue
     raise AssertionError(f"the notebook was still unsaved after {attempts} saves")
+
+
+def code_cell(page, text):
+    """The code cell whose source contains ``text``."""
+    return page.locator(".jp-CodeCell").filter(
+        has=page.locator(".jp-InputArea-editor", has_text=text)).first
+
+
+def replace_source(page, cell, source):
+    """Put ``source`` in ``cell``'s editor in place of what it held."""
+    cell.locator(".cm-content").click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text(source)

@@ -1,4 +1,6 @@
-"""Helpers the grading tests share to build submissions: find a cell, wrap an attack."""
+"""Helpers the grading tests share: find a cell, wrap an attack, read the feedback."""
+import html
+import re
 import textwrap
 
 
@@ -16,3 +18,12 @@ def guarded(body):
     body += "print('ATTACK DONE')\n"
     return ("try:\n" + textwrap.indent(body, "    ") +
             "except BaseException as exc:\n    print('ATTACK FAILED:', type(exc).__name__, exc)\n")
+
+
+def feedback_text(out, student):
+    """A student's feedback pages under the output folder ``out``, as written and as read
+    (tags out, entities decoded: a page may write text as character references, and a
+    line of highlighted code is split across tags)."""
+    raw = "\n".join(p.read_text(errors="replace")
+                    for p in (out / "feedback" / student).rglob("*.html"))
+    return raw + "\n" + html.unescape(re.sub(r"<[^>]*>", "", raw))

@@ -31,7 +31,7 @@ import pytest
 from autograders import ROOT, assignments
 from autograders.bundle import STUDENT_DATA_FILES
 from autograders.sample import reference_answer
-from lab_ui import save_notebook
+from lab_ui import code_cell, replace_source, save_notebook
 
 CHROMIUM = Path(os.environ.get("NNCOURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -230,12 +230,6 @@ def _shot(page, tmp_path, name):
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=False)
 
 
-def _cell(page, text):
-    """The code cell whose source contains ``text``."""
-    return page.locator(".jp-CodeCell").filter(
-        has=page.locator(".jp-InputArea-editor", has_text=text)).first
-
-
 def test_student_and_instructor_in_jupyterlab(browser_page, lab, tmp_path):
     page, url, token = browser_page, lab["url"], lab["token"]
     start = time.monotonic()
@@ -247,18 +241,16 @@ def test_student_and_instructor_in_jupyterlab(browser_page, lab, tmp_path):
     _shot(page, tmp_path, "01-opened")
 
     # --- writes the answer of exercise 1 in the editor --------------------------------------
-    answer = _cell(page, "class TwoLayerNet")
-    answer.locator(".cm-content").click()
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.insert_text(ANSWER)
+    answer = code_cell(page, "class TwoLayerNet")
+    replace_source(page, answer, ANSWER)
     assert "self.fc1 = nn.Linear" in answer.locator(".cm-content").inner_text()
 
     # --- runs all cells and waits for the outputs -------------------------------------------
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel",
                  has_text="Run All Cells").first.click()
-    test1 = _cell(page, "TwoLayerNet(20, 16, 4)")
-    test2 = _cell(page, "count_parameters(nn.Linear(20, 4))")
+    test1 = code_cell(page, "TwoLayerNet(20, 16, 4)")
+    test2 = code_cell(page, "count_parameters(nn.Linear(20, 4))")
     try:
         test2.locator(".jp-OutputArea-output", has_text="NotImplementedError").wait_for(
             timeout=RUN_ALL_S * 1000)
@@ -360,16 +352,14 @@ def test_a_chinese_exercise_in_a_chinese_jupyterlab(browser_page, chinese_lab, t
     # the exercise's text in Chinese, its code as in English
     page.locator(".jp-MarkdownOutput h2", has_text="\u7ec3\u4e60 1").first.wait_for()  # 练习 1
     # a wrong answer first: run it, and the check says what is wrong, in Chinese
-    answer = _cell(page, "class TwoLayerNet")
-    answer.locator(".cm-content").click()
-    page.keyboard.press("ControlOrMeta+a")
+    answer = code_cell(page, "class TwoLayerNet")
     wrong = ANSWER.replace("nn.Linear(hidden, out_features)", "nn.Linear(hidden, hidden)")
     assert wrong != ANSWER
-    page.keyboard.insert_text(wrong)
+    replace_source(page, answer, wrong)
     page.locator(".lm-MenuBar-itemLabel", has_text="\u8fd0\u884c").first.click()  # 运行
     page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel",
                  has_text="\u8fd0\u884c\u6240\u6709\u5355\u5143\u683c").first.click()
-    failure = _cell(page, "TwoLayerNet(20, 16, 4)").locator(
+    failure = code_cell(page, "TwoLayerNet(20, 16, 4)").locator(
         ".jp-OutputArea-output", has_text="CheckFailure")
     failure.wait_for(timeout=RUN_ALL_S * 1000)
     failure.scroll_into_view_if_needed()
@@ -378,9 +368,7 @@ def test_a_chinese_exercise_in_a_chinese_jupyterlab(browser_page, chinese_lab, t
     assert re.search(r"[\u4e00-\u9fff]", said) and "expected" not in said, said
     assert "(128, 4)" in said and "(128, 16)" in said, said
     # then the right answer, saved and validated
-    answer.locator(".cm-content").click()
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.insert_text(ANSWER)
+    replace_source(page, answer, ANSWER)
     save_notebook(page)
     page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
     verdict = page.locator("#validation-message")

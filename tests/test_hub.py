@@ -39,7 +39,7 @@ from autograders import ROOT
 from autograders.hub import (HubSettings, free_port, hub_command, prepare, remove_accounts,
                              run_as)
 from autograders.sample import reference_answer
-from lab_ui import save_notebook
+from lab_ui import code_cell, replace_source, save_notebook
 
 CHROMIUM = Path(os.environ.get("NNCOURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -243,11 +243,7 @@ class Student:
         page = self.page
         page.goto(f"{self.lab}/lab/tree/{NOTEBOOK}")
         page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
-        cell = page.locator(".jp-CodeCell").filter(
-            has=page.locator(".jp-InputArea-editor", has_text=marker)).first
-        cell.locator(".cm-content").click()
-        page.keyboard.press("ControlOrMeta+a")
-        page.keyboard.insert_text(answer)
+        replace_source(page, code_cell(page, marker), answer)
         save_notebook(page)
         page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
         dialog = page.locator(".jp-Dialog")

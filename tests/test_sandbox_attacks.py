@@ -20,7 +20,6 @@ check, attack by attack, that
 import copy
 import csv
 import hashlib
-import html
 import json
 import os
 import secrets
@@ -38,7 +37,7 @@ from autograders import RELEASE, ROOT, SOURCE
 from autograders.leaks import public_lines, secret_lines
 from autograders.sandbox import cgroup_dirs
 from autograders.sample import submissions as sample_submissions
-from notebook_cells import cell_index, guarded
+from notebook_cells import cell_index, feedback_text, guarded
 
 AID = "ch01_module"
 NB = f"{AID}.ipynb"
@@ -377,14 +376,6 @@ def attacked(tmp_path_factory):
             "scratch": scratch}
 
 
-def _feedback(out, student):
-    """The feedback files, as written and with entities decoded (a page may write text
-    as character references)."""
-    raw = "\n".join(p.read_text(errors="replace")
-                    for p in (out / "feedback" / student).rglob("*.html"))
-    return raw + "\n" + html.unescape(raw)
-
-
 def _printed(out, student):
     """What the attack printed: the outputs of its cell in the autograded notebook."""
     nb = nbformat.read(out / "autograded" / student / AID / NB, as_version=4)
@@ -406,7 +397,7 @@ def test_every_student_has_a_row_and_honest_ones_keep_their_scores(attacked):
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_nothing_secret_in_the_attackers_feedback(attacked, attack):
     out, canaries = attacked["out"], attacked["canaries"]
-    text = _feedback(out, attack)
+    text = feedback_text(out, attack)
     printed = _printed(out, attack)
     assert text, f"no feedback for {attack}"
     lines = printed.splitlines()
@@ -416,7 +407,10 @@ def test_nothing_secret_in_the_attackers_feedback(attacked, attack):
         assert canary not in text, f"{attack} read the {name} canary"
     source = nbformat.read(SOURCE / AID / NB, as_version=4)
     public = public_lines(nbformat.read(RELEASE / AID / NB, as_version=4))
-    leaked = [line for line in secret_lines(source) - public if line in text]
+    # looked for as substrings of the page as read: a secret line that is part of a line
+    # the release shows (a longer check, a commented one) says nothing
+    leaked = [line for line in secret_lines(source) if line in text
+              and not any(line in shown for shown in public)]
     assert not leaked, f"{attack} shows lines of source/: {leaked[:3]}"
     for word in ("INJECTED:", "OPEN:"):
         assert not [line for line in lines if line.startswith(word)], f"{attack}: {word}"

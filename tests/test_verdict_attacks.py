@@ -24,7 +24,6 @@ the day the hole is closed, so that the mark is taken off.
 """
 import copy
 import csv
-import html
 import os
 import re
 import shutil
@@ -40,7 +39,7 @@ import pytest
 from autograders import RELEASE, ROOT, SOURCE
 from autograders.leaks import public_lines, secret_lines
 from autograders.sample import submissions as sample_submissions
-from notebook_cells import cell_index, guarded
+from notebook_cells import cell_index, feedback_text, guarded
 
 AID = "ch01_module"
 NB = f"{AID}.ipynb"
@@ -475,14 +474,6 @@ def _autograded(out, student):
     return nbformat.read(out / "autograded" / student / AID / NB, as_version=4)
 
 
-def _feedback(out, student):
-    """The feedback files, as written and as read (tags out, entities decoded: a line of
-    code in highlighted HTML is split across tags)."""
-    raw = "\n".join(p.read_text(errors="replace")
-                    for p in (out / "feedback" / student).rglob("*.html"))
-    return raw + "\n" + html.unescape(re.sub(r"<[^>]*>", "", raw))
-
-
 def _output_text(output):
     parts = [output.get("text", ""), output.get("ename") or "", output.get("evalue") or ""]
     parts += list(output.get("traceback") or [])
@@ -575,7 +566,7 @@ def test_the_attacker_scores_nothing(graded, attack, exercise):
 @pytest.mark.parametrize("student", sorted(ATTACKS) + list(HONEST))
 def test_no_hidden_test_or_solution_line_reaches_the_student(graded, student):
     out = graded["out"]
-    feedback = _feedback(out, student)
+    feedback = feedback_text(out, student)
     assert feedback, f"no feedback for {student}"
     outputs = _outputs(_autograded(out, student))
     secret = _secrets(graded["folder"] / student)
