@@ -27,3 +27,11 @@ def secret_lines(nb, min_length=13):
     """Substantial code lines of solutions and hidden tests (comments left out)."""
     return {line for line, inside in _lines_by_place(nb, ("code",))
             if inside and len(line) >= min_length and not line.startswith("#")}
+
+
+def telling_lines(nb):
+    """The secret lines that are no part of a public line: one found in what a student
+    sees (as a substring: quoted inside a longer line too) came out of a solution or a
+    hidden test."""
+    public = "\n".join(public_lines(nb))
+    return {line for line in secret_lines(nb) if line not in public}

@@ -5,7 +5,7 @@ import nbformat
 import pytest
 
 from autograders import PROOF_FILES, RELEASE, SOURCE, assignments
-from autograders.leaks import public_lines, secret_lines
+from autograders.leaks import telling_lines
 from autograders.release import release
 
 SOURCE_NOTEBOOKS = sorted(SOURCE.glob("*/*.ipynb"))
@@ -31,8 +31,7 @@ def test_release_is_in_sync_with_source(tmp_path):
 @pytest.mark.parametrize("src", SOURCE_NOTEBOOKS, ids=lambda p: p.parent.name)
 def test_release_leaks_no_solution_and_no_hidden_test(src):
     source_nb = nbformat.read(src, as_version=4)
-    public = "\n".join(public_lines(source_nb))
-    secret = {line for line in secret_lines(source_nb) if line not in public}
+    secret = telling_lines(source_nb)
     assert secret, "a source notebook without solutions or hidden tests?"
     released = (RELEASE / src.parent.name / src.name).read_text()
     text = "\n".join(c.source for c in nbformat.reads(released, as_version=4).cells)

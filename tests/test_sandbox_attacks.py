@@ -34,7 +34,7 @@ import psutil
 import pytest
 
 from autograders import RELEASE, ROOT, SOURCE
-from autograders.leaks import public_lines, secret_lines
+from autograders.leaks import telling_lines
 from autograders.sandbox import cgroup_dirs
 from autograders.sample import submissions as sample_submissions
 from notebook_cells import cell_index, feedback_text, guarded
@@ -406,11 +406,7 @@ def test_nothing_secret_in_the_attackers_feedback(attacked, attack):
     for name, canary in canaries.items():
         assert canary not in text, f"{attack} read the {name} canary"
     source = nbformat.read(SOURCE / AID / NB, as_version=4)
-    public = public_lines(nbformat.read(RELEASE / AID / NB, as_version=4))
-    # looked for as substrings of the page as read: a secret line that is part of a line
-    # the release shows (a longer check, a commented one) says nothing
-    leaked = [line for line in secret_lines(source) if line in text
-              and not any(line in shown for shown in public)]
+    leaked = [line for line in telling_lines(source) if line in text]
     assert not leaked, f"{attack} shows lines of source/: {leaked[:3]}"
     for word in ("INJECTED:", "OPEN:"):
         assert not [line for line in lines if line.startswith(word)], f"{attack}: {word}"
