@@ -263,15 +263,15 @@ def main(argv=None):
         wait_for_zygote(args["socket"], kernel)
         kernel.start_forked(args["socket"], args["extra"])
     except Orphaned:
-        kernel.event(kind="orphaned")
-        return 1
+        pass
     except (OSError, RuntimeError, ValueError) as exc:
         if args["socket"]:
             kernel.event(kind="no-zygote", error=str(exc))
-        if kernel.orphaned():
-            kernel.event(kind="orphaned")
-            return 1
-        kernel.start_exec(args["extra"])
+        if not kernel.orphaned():
+            kernel.start_exec(args["extra"])
+    if kernel.pid is None:  # the grader went away before a kernel started
+        kernel.event(kind="orphaned")
+        return 1
     code = kernel.watch()
     return code if isinstance(code, int) and code >= 0 else 1
 
