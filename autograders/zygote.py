@@ -119,11 +119,15 @@ def _sandboxed(request, conn):
     return workdir
 
 
-def _child(listener, conn, request):
-    """Become the kernel described by ``request``; never returns."""
+def _child(listener, conn, request, others=()):
+    """Become the kernel described by ``request``; never returns. ``others``: the
+    connections of the zygote's other children, which this one must not hold: with a
+    copy, a student's code could shut down a classmate's or the judge's lifeline."""
     code = 1
     try:
         listener.close()
+        for other in others:
+            other.close()
         os.setsid()
         for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
@@ -238,7 +242,7 @@ def serve(path, ready_file=None, sandbox=None):
                     continue
                 pid = os.fork()
                 if pid == 0:
-                    _child(listener, conn, request)
+                    _child(listener, conn, request, [c for c, _ in children.values()])
                 children[pid] = (conn, os.path.basename(
                     os.path.dirname(request["connection_file"])))
                 _send(conn, {"pid": pid})

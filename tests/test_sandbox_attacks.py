@@ -213,6 +213,26 @@ try:
 except OSError as exc:
     print("NOKILLPG:", type(exc).__name__)
 """,
+    "shuts-inherited-sockets": """
+import socket, ipykernel
+mine = os.path.dirname(os.path.abspath(ipykernel.get_connection_file()))
+for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        continue
+    names = []
+    for get in (sock.getsockname, sock.getpeername):
+        try:
+            names.append(get())
+        except OSError:
+            pass
+    paths = [n for n in names if isinstance(n, str) and n]
+    if sock.family == socket.AF_UNIX and any(not p.startswith(mine) for p in paths):
+        print("INHERITED:", fd, paths)   # a socket of the zygote, the judge, a classmate
+        sock.shutdown(socket.SHUT_RDWR)
+print("SOCKETS CHECKED")
+""",
     # --- availability -------------------------------------------------------------------
     "fork-bomb": """
 children = 0
@@ -468,6 +488,14 @@ def test_broken_submissions_get_a_row_each(attacked):
 
 def test_the_fork_bomb_met_the_process_limit(attacked):
     assert "FORK STOPPED:" in _printed(attacked["out"], "fork-bomb")
+
+
+def test_a_kernel_holds_no_socket_of_another_process(attacked):
+    """A kernel forked from the zygote once held the zygote's connections to the other
+    kernels' proxies and to the judges: shutting them down killed a classmate's kernel
+    and stalled the batch until the notebook's time limit."""
+    printed = _printed(attacked["out"], "shuts-inherited-sockets")
+    assert "SOCKETS CHECKED" in printed and "INHERITED:" not in printed, printed
 
 
 def test_signals_reach_nothing_outside(attacked):
