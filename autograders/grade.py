@@ -45,7 +45,7 @@ from autograders.collect import collect, release_notebooks
 from autograders.repair import REPAIR_FLAGS, Unreadable, match_notebooks, read_notebook
 from autograders.repair import repair_notebook
 from autograders.result import status_descriptions
-from autograders.pool import Pool, worker_settings
+from autograders.pool import Pool, stop_server, worker_settings
 from autograders.sandbox import SandboxError, limit_mechanism, probe
 from autograders.settings import DEFAULTS, GradeSettings, from_args
 from autograders.settings import add_arguments as add_setting_arguments
@@ -679,6 +679,8 @@ class Run:
     def close(self):
         if self.pool is not None:
             self.pool.close()
+            if self.cluster is None:
+                stop_server()
         if self.zygote is not None:
             self.zygote_done.set()
             self.zygote.stop()

@@ -18,6 +18,7 @@ def worker_settings(settings, scratch, record_db, sources, zygote_socket, worker
     the limits of ``settings``; ``workers`` processes share this machine's cores."""
     threads = max(1, (os.cpu_count() or 1) // (workers or settings.workers))
     return {
+        "owner": os.getpid(),   # the workers end with it
         "scratch": str(scratch),
         "config": str(Path(record_db).parent / "nbgrader_config.py"),
         "gradebook": str(record_db),
@@ -55,8 +56,10 @@ def job_root(scratch):
 
 
 class Pool:
-    """The grading workers: started early (they import nbgrader while the zygote imports
-    torch and the record is prepared), then fed one submission at a time.
+    """The grading workers: forked from a server that imports nbgrader (and the rest of
+    what a job needs, ``autograders.worker_preload``) once, while the zygote imports
+    torch and the record is prepared; then fed one submission at a time. Each worker
+    ends with the process that made the pool (``owner``).
 
     A worker that dies takes its pool down with it: the jobs still open go to a fresh
     pool, and a job that breaks two pools is reported as an error.
@@ -66,8 +69,17 @@ class Pool:
         import multiprocessing
         self.settings = worker_settings
         self.workers = max(1, min(workers, size_hint or workers))
-        self.context = multiprocessing.get_context("spawn")
-        self.executor = self._start(self.workers)
+        # Workers fork from a server that imported what a job needs once
+        # (``autograders.worker_preload``); a fork of the grader itself could inherit a
+        # lock held by one of its threads.
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(["autograders.worker_preload"])
+        # The server imports now, while the zygote imports torch and the record is
+        # prepared; the workers fork from it when the first jobs come (starting them
+        # here would wait for its imports).
+        from multiprocessing import forkserver
+        forkserver.ensure_running()
+        self.executor = None
 
     def _start(self, size):
         executor = ProcessPoolExecutor(size, mp_context=self.context,
@@ -114,6 +126,17 @@ class Pool:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
+
+
+def stop_server():
+    """Stop the server the workers fork from, once a run's pools are closed: it would
+    live until this process ends, and until it is reaped the CPU time of its workers
+    is not counted among this process's children (as a benchmark reads it). Python
+    has no public call for it: the one its own tests use."""
+    from multiprocessing import forkserver
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:
+        stop()
 
 
 def _warm():

@@ -38,6 +38,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
+from autograders.sandbox_env import HOME, kernel_environment
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -56,16 +58,10 @@ NOBODY = 65534
 INSIDE_UID = 1000
 CGROUP_V1 = "/sys/fs/cgroup"
 CGROUP_CONTROLLERS = ("pids", "memory")
-HOME = "/home/student"
 # What the kernel reads besides the Python installation, the venv and the course code.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
                 "/opt")
 DEVICES = ("null", "zero", "full", "random", "urandom")
-# The environment a kernel gets: these names only, whatever the grader's environment held.
-KEPT_ENV = ("LANG", "LC_ALL", "TZ", "MPLBACKEND", "PYTHONHASHSEED", "PYTHONPATH",
-            "PYTHONWARNINGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
-            "NNCOURSE_DEVICE", "NNCOURSE_LANG", "AUTOGRADERS_THREADS",
-            "PYDEVD_DISABLE_FILE_VALIDATION")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
@@ -111,37 +107,18 @@ def code_paths():
     paths = {sys.base_prefix, sys.prefix}
     for package in ("nncourse", "autograders"):  # found, not imported (nncourse loads torch)
         paths.add(os.path.dirname(os.path.abspath(importlib.util.find_spec(package).origin)))
-    exe = os.path.realpath(sys.executable)
-    paths.add(os.path.dirname(os.path.dirname(exe)))
+    # the installation and the venv (sys.prefix names the venv only when site ran)
+    for exe in (os.path.realpath(sys.executable), os.path.abspath(sys.executable)):
+        paths.add(os.path.dirname(os.path.dirname(exe)))
     # packages installed outside the prefixes (a user site): site-packages folders only,
-    # never the working folder or the course's own root, which holds source/
-    for entry in sys.path:
+    # never the working folder or the course's own root, which holds source/; named by
+    # ``site`` too, for a caller started without it (the kernel proxy)
+    import site
+    for entry in sys.path + site.getsitepackages() + [site.getusersitepackages()]:
         if entry.endswith(("site-packages", "dist-packages")) and os.path.isdir(entry):
             if not any(entry.startswith(p + os.sep) for p in paths):
                 paths.add(entry)
     return sorted(p for p in paths if os.path.isdir(p))
-
-
-def _kept(environ):
-    """The few named variables of ``environ`` that a kernel may see, and a PATH."""
-    env = {k: environ[k] for k in KEPT_ENV if k in environ}
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"])
-    return env
-
-
-def kernel_environment(environ):
-    """The kernel's environment: a few named variables, HOME and IPYTHONDIR in the sandbox."""
-    return dict(_kept(environ), HOME=HOME, IPYTHONDIR=f"{HOME}/.ipython",
-                MPLCONFIGDIR=f"{HOME}/.matplotlib", TMPDIR="/tmp", USER="student",
-                LOGNAME="student")
-
-
-def zygote_environment(environ, folder):
-    """The environment the zygote starts with. A forked kernel carries the zygote's
-    memory, its first environment block included (``/proc/self/environ``): nothing of the
-    grader's environment may be in it."""
-    return dict(_kept(environ), HOME=folder,
-                MPLCONFIGDIR=os.path.join(folder, "matplotlib"))
 
 
 # -- system calls ---------------------------------------------------------------------------
@@ -220,22 +197,82 @@ def _give_job_to_kernel(spec, as_root):
                 os.chown(name, NOBODY, NOBODY, follow_symlinks=False)
 
 
-def _map_ids_from_outside(pid, ready, done):
-    """As root, a helper outside the new user namespace maps root to root (for building
-    the sandbox) and the kernel's uid 1000 to nobody; a process cannot map other uids than
+def _map_ids_of(pid):
+    """As root, from outside the new user namespace: root to root (for building the
+    sandbox) and the kernel's uid 1000 to nobody; a process cannot map other uids than
     its own from inside."""
+    _write(f"/proc/{pid}/uid_map", f"0 0 1\n{INSIDE_UID} {NOBODY} 1\n")
+    _write(f"/proc/{pid}/gid_map", f"0 0 1\n{INSIDE_UID} {NOBODY} 1\n")
+
+
+def _map_ids_from_outside(pid, ready, done):
+    """A helper process outside that maps the ids of ``pid`` once it has unshared."""
     helper = os.fork()
     if helper == 0:
         code = 1
         try:
             os.read(ready, 1)
-            _write(f"/proc/{pid}/uid_map", f"0 0 1\n{INSIDE_UID} {NOBODY} 1\n")
-            _write(f"/proc/{pid}/gid_map", f"0 0 1\n{INSIDE_UID} {NOBODY} 1\n")
+            _map_ids_of(pid)
             code = 0
         finally:
             os.write(done, bytes([code]))
             os._exit(code)
     return helper
+
+
+class IdMapper:
+    """The parent of a sandboxed kernel maps its ids from outside (as root), instead of
+    a helper forked from the kernel: the zygote holds torch, and forking a copy of it
+    only to write two files cost ~50 ms of CPU per kernel.
+
+    Make one before forking; the child passes it to :func:`enter`, the parent calls
+    :meth:`map_child`. Both close their ends, so no kernel keeps them."""
+
+    def __init__(self):
+        self.ready_r, self.ready_w = os.pipe()
+        self.done_r, self.done_w = os.pipe()
+
+    @staticmethod
+    def needed():
+        """Only root maps another uid (nobody) from outside."""
+        return _is_root()
+
+    def map_child(self, pid, timeout=10.0):
+        """In the parent: wait for ``pid`` to unshare, map its ids, say how it went."""
+        import select
+        os.close(self.ready_w)
+        os.close(self.done_r)
+        code = 1
+        try:
+            readable, _, _ = select.select([self.ready_r], [], [], timeout)
+            if readable and os.read(self.ready_r, 1) == b"1":  # EOF: it failed before
+                _map_ids_of(pid)
+                code = 0
+        except OSError:
+            pass
+        finally:
+            try:
+                os.write(self.done_w, bytes([code]))
+            except OSError:  # the child is gone
+                pass
+            os.close(self.ready_r)
+            os.close(self.done_w)
+
+    def ask(self):
+        """In the child, just unshared: have the parent map; return whether it did."""
+        os.close(self.ready_r)
+        os.close(self.done_w)
+        try:
+            os.write(self.ready_w, b"1")
+            return os.read(self.done_r, 1) == b"\0"
+        finally:
+            os.close(self.ready_w)
+            os.close(self.done_r)
+
+    def drop(self):
+        """In the child, when it will not ask (not root): the parent sees EOF."""
+        for fd in (self.ready_r, self.done_w, self.ready_w, self.done_r):
+            os.close(fd)
 
 
 def _tasks_of(uid):
@@ -462,32 +499,42 @@ def _keep(pid, lifeline):
                 lifeline = None
 
 
-def _unshare_and_map(as_root):
+def _unshare_and_map(as_root, mapper=None):
     uid, gid = os.geteuid(), os.getegid()
+    if mapper is not None and not as_root:
+        mapper.drop()
+        mapper = None
+    helper = None
     if as_root:
         os.setgroups([])
-        ready_r, ready_w = os.pipe()
-        done_r, done_w = os.pipe()
-        helper = _map_ids_from_outside(os.getpid(), ready_r, done_w)
+        if mapper is None:
+            ready_r, ready_w = os.pipe()
+            done_r, done_w = os.pipe()
+            helper = _map_ids_from_outside(os.getpid(), ready_r, done_w)
     try:
         _unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
                  | CLONE_NEWUTS)
     except OSError as exc:
-        if as_root:
+        if helper is not None:
             os.kill(helper, signal.SIGKILL)
             os.waitpid(helper, 0)
+        if mapper is not None:
+            mapper.drop()
         raise SandboxError(f"cannot make namespaces ({exc.strerror}): unprivileged user "
                            "namespaces are off, or a seccomp profile blocks them") from exc
-    if as_root:
+    if mapper is not None:
+        ok = mapper.ask()
+    elif helper is not None:
         os.write(ready_w, b"1")
         ok = os.read(done_r, 1) == b"\0"
         os.waitpid(helper, 0)
         for fd in (ready_r, ready_w, done_r, done_w):
             os.close(fd)
-        if not ok:
-            raise SandboxError("cannot map the kernel's uid to nobody")
     else:
         _map_own_ids(uid, gid)
+        ok = True
+    if not ok:
+        raise SandboxError("cannot map the kernel's uid to nobody")
 
 
 def _become_kernel(new_root, workdir, as_root):
@@ -509,12 +556,13 @@ def _become_kernel(new_root, workdir, as_root):
     os.chdir(workdir)
 
 
-def enter(spec, lifeline=None):
+def enter(spec, lifeline=None, mapper=None):
     """Put this (single-threaded) process in a new sandbox; return in the kernel only.
 
     The process that called ``enter`` stays outside as the kernel's keeper: it waits for
     the kernel, kills it when the socket ``lifeline`` closes, and exits with its code.
-    Only the kernel returns; it must close ``lifeline`` itself.
+    Only the kernel returns; it must close ``lifeline`` itself. ``mapper``: an
+    :class:`IdMapper` whose other end the parent serves (else a helper maps the ids).
     """
     spec = spec if isinstance(spec, SandboxSpec) else SandboxSpec.from_json(spec)
     as_root = _is_root()
@@ -525,7 +573,7 @@ def enter(spec, lifeline=None):
     name = os.path.basename(spec.job_dir)
     cgroups = _join_cgroups(name, spec.limits)
     _set_limits(spec.limits, as_root)
-    _unshare_and_map(as_root)
+    _unshare_and_map(as_root, mapper)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _build_root(spec, new_root, workdir)
     _loopback_up()

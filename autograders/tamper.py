@@ -22,6 +22,7 @@ Flags: ``tamper:torch``, ``tamper:numpy``, ``tamper:builtins``, ``tamper:checks`
 """
 import ast
 import re
+from itertools import repeat
 
 from autograders import PROOF_FILES
 
@@ -235,6 +236,7 @@ def scan(sources):
 # Inside the kernel: which names now point to other objects? Put them back.
 
 _SNAPSHOT = {}   # (where, name) -> (family, id, object)
+_BY_OWNER = {}   # where -> ([name, ...], [id, ...]): the same, in the order noted
 _CLASS_NAMES = {}  # where -> names a watched class defined itself when noted
 _FOUND = {}      # family -> names found rebound (and put back) so far
 _MISSING = object()
@@ -277,19 +279,33 @@ def snapshot():
     names already noted keep their first object).
     """
     for family, where, owner in _watched():
+        names, ids = _BY_OWNER.setdefault(where, ([], []))
         for name, value in list(vars(owner).items()):
             if (where, name) not in _VOLATILE and (where, name) not in _SNAPSHOT:
                 _SNAPSHOT[(where, name)] = (family, id(value), value)
+                names.append(name)
+                ids.append(id(value))
         if isinstance(owner, type) and where not in _CLASS_NAMES:
             _CLASS_NAMES[where] = set(vars(owner))
     return len(_SNAPSHOT)
+
+
+def _rebound(where, owner):
+    """The noted names of ``owner`` that now point elsewhere (or nowhere). The ids are
+    compared as lists first, in C: a guard runs before every test cell."""
+    names, ids = _BY_OWNER.get(where, ((), ()))
+    now = vars(owner)
+    if list(map(id, map(now.get, names, repeat(_MISSING)))) == ids:
+        return []
+    return [name for name, ident in zip(names, ids)
+            if id(now.get(name, _MISSING)) != ident]
 
 
 def _shadowing(where, owner):
     """Names added to a watched class that hide what a base class defines
     (``torch.Tensor.__eq__ = ...`` lands in Tensor, hiding the C implementation)."""
     known = _CLASS_NAMES.get(where)
-    if known is None or not isinstance(owner, type):
+    if known is None or not isinstance(owner, type) or vars(owner).keys() <= known:
         return []
     return [name for name in set(vars(owner)) - known - _CACHES
             if any(name in vars(base) for base in owner.__mro__[1:])]
@@ -311,20 +327,17 @@ def guard():
     """
     import sys
     restored = 0
-    owners = {where: owner for _, where, owner in _watched()}
-    for (where, name), (family, ident, value) in _SNAPSHOT.items():
-        owner = owners.get(where)
-        if owner is None:
-            continue
-        current = vars(owner).get(name, _MISSING)
-        if current is _MISSING or id(current) != ident:
+    watched = _watched()
+    for family, where, owner in watched:
+        for name in _rebound(where, owner):
+            family, _, value = _SNAPSHOT[(where, name)]
             _FOUND.setdefault(family, set()).add(f"{where}.{name}")
             try:
                 setattr(owner, name, value)
                 restored += 1
             except (AttributeError, TypeError):
                 pass
-    for family, where, owner in _watched():
+    for family, where, owner in watched:
         for name in _shadowing(where, owner):
             _FOUND.setdefault(family, set()).add(f"{where}.{name}")
             try:
@@ -347,15 +360,11 @@ def guard():
 def changed():
     """``{family: [where.name, ...]}``: watched names rebound or deleted, now or earlier."""
     found = {family: set(names) for family, names in _FOUND.items()}
-    owners = {where: owner for _, where, owner in _watched()}
-    for (where, name), (family, ident, _) in _SNAPSHOT.items():
-        owner = owners.get(where)
-        if owner is None:
-            continue
-        value = vars(owner).get(name, _MISSING)
-        if value is _MISSING or id(value) != ident:
-            found.setdefault(family, set()).add(f"{where}.{name}")
-    for family, where, owner in _watched():
+    watched = _watched()
+    for _, where, owner in watched:
+        for name in _rebound(where, owner):
+            found.setdefault(_SNAPSHOT[(where, name)][0], set()).add(f"{where}.{name}")
+    for family, where, owner in watched:
         for name in _shadowing(where, owner):
             found.setdefault(family, set()).add(f"{where}.{name}")
     return {family: sorted(names) for family, names in found.items()}

@@ -108,21 +108,23 @@ def _lifeline(conn, kill):
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _sandboxed(request, conn):
+def _sandboxed(request, conn, mapper):
     """Enter the sandbox (see ``autograders.sandbox``); return its working folder, in the
     kernel only. (The proxy has sent the kernel's environment, not the grader's.)"""
     from autograders.sandbox import SandboxSpec, enter
     spec = SandboxSpec.from_json(dict(request["sandbox"],
                                       job_dir=os.path.dirname(request["connection_file"])))
-    workdir = enter(spec, lifeline=conn)  # outside, the kernel dies with its proxy
+    # outside, the kernel dies with its proxy; the zygote maps its ids
+    workdir = enter(spec, lifeline=conn, mapper=mapper)
     conn.close()
     return workdir
 
 
-def _child(listener, conn, request, others=()):
+def _child(listener, conn, request, others=(), mapper=None):
     """Become the kernel described by ``request``; never returns. ``others``: the
     connections of the zygote's other children, which this one must not hold: with a
-    copy, a student's code could shut down a classmate's or the judge's lifeline."""
+    copy, a student's code could shut down a classmate's or the judge's lifeline.
+    ``mapper``: the ``IdMapper`` the zygote serves for this child's sandbox."""
     code = 1
     try:
         listener.close()
@@ -142,7 +144,7 @@ def _child(listener, conn, request, others=()):
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         env = dict(request.get("env") or {})
         if request.get("sandbox") is not None:
-            cwd = _sandboxed(request, conn)
+            cwd = _sandboxed(request, conn, mapper)
         else:
             cwd = request.get("cwd") or "/"
             _lifeline(conn, lambda: os._exit(1))
@@ -200,9 +202,11 @@ def serve(path, ready_file=None, sandbox=None):
     in a sandbox of its own; None grades without one.
     """
     loaded = preload()
+    maps_ids = False
     if sandbox is not None:
-        from autograders.sandbox import code_paths
+        from autograders.sandbox import IdMapper, code_paths
         sandbox = {"limits": sandbox, "read_only": code_paths()}
+        maps_ids = IdMapper.needed()
     zygote_cwd = os.getcwd()
     if threading.active_count() != 1:
         raise RuntimeError("the zygote started a thread before forking")
@@ -240,9 +244,13 @@ def serve(path, ready_file=None, sandbox=None):
                 except (OSError, ValueError):
                     conn.close()
                     continue
+                mapper = IdMapper() if sandbox is not None and maps_ids else None
                 pid = os.fork()
                 if pid == 0:
-                    _child(listener, conn, request, [c for c, _ in children.values()])
+                    _child(listener, conn, request, [c for c, _ in children.values()],
+                           mapper)
+                if mapper is not None:  # a few ms: the child unshares first
+                    mapper.map_child(pid)
                 children[pid] = (conn, os.path.basename(
                     os.path.dirname(request["connection_file"])))
                 _send(conn, {"pid": pid})
@@ -304,7 +312,7 @@ class Zygote:
             self.socket = os.path.join(tempfile.mkdtemp(prefix="nnz-"), "z.sock")
         env = dict(os.environ, PYTHONWARNINGS="ignore")
         if self.sandbox is not None:
-            from autograders.sandbox import zygote_environment
+            from autograders.sandbox_env import zygote_environment
             env = dict(zygote_environment(os.environ, self.folder), PYTHONWARNINGS="ignore")
         log = open(os.path.join(self.folder, "zygote.log"), "wb")
         self.process = subprocess.Popen(

@@ -458,6 +458,53 @@ def test_repeatable_late_submissions_and_lms_zip(tmp_path):
     assert len(rows) == 5
 
 
+def _marked(mark, scratch):
+    """The processes alive that carry ``mark`` in their environment (the grader's workers
+    and the server they fork from) or ``scratch`` in their command (zygote, proxies)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or proc.name == str(os.getpid()):
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and (mark.encode() in environ or str(scratch) in _cmdline(proc)):
+            found.append(_cmdline(proc)[:200])
+    return found
+
+
+def test_a_killed_grader_leaves_no_process(tmp_path):
+    """The grader killed mid-run (SIGKILL: nothing of it runs after): its workers, the
+    server they fork from, the zygote and the kernels all end within seconds."""
+    import signal
+    import time
+    folder = tmp_path / "submitted"
+    for k in range(6):
+        write(folder, f"student{k}", nb=reference_nb())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    mark = f"NNCOURSE_KILL_MARK=grader-{os.getpid()}"
+    env = dict(os.environ, PYTHONWARNINGS="ignore", TMPDIR=str(scratch),
+               NNCOURSE_KILL_MARK=mark.split("=", 1)[1])
+    grader = subprocess.Popen([sys.executable, "-m", "autograders", "grade", str(folder),
+                               "--out", str(tmp_path / "out"), "--workers", "2"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    for line in grader.stdout:  # until the first result: workers and kernels are up
+        if line.strip().startswith("[1/"):
+            break
+    assert grader.poll() is None, "the run ended before it could be killed"
+    assert _marked(mark, scratch), "no process of the run found to watch"
+    grader.kill()
+    grader.wait()
+    deadline = time.monotonic() + 20
+    while _marked(mark, scratch) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = _marked(mark, scratch)
+    assert not left, left
+
+
 def test_bad_arguments_fail_fast(tmp_path):
     proc = run_grade(str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), timeout=120)
     assert proc.returncode == 2 and "no such file" in proc.stderr

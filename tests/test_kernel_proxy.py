@@ -11,10 +11,12 @@ import psutil
 
 from autograders import ROOT
 
-# A grader stand-in: starts one proxy, says its pid, then waits to be killed.
+# A grader stand-in: starts one proxy (naming itself its parent, as jupyter_client
+# does), says its pid, then waits to be killed.
 PARENT = """
-import subprocess, sys, time
-proxy = subprocess.Popen([sys.executable, "-m", "autograders.kernel_proxy", *sys.argv[1:]])
+import os, subprocess, sys, time
+proxy = subprocess.Popen([sys.executable, "-m", "autograders.kernel_proxy", *sys.argv[1:]],
+                         env=dict(os.environ, JPY_PARENT_PID=str(os.getpid())))
 print(proxy.pid, flush=True)
 time.sleep(600)
 """
@@ -53,3 +55,20 @@ def test_a_proxy_and_its_kernel_end_when_their_grader_dies(tmp_path):
     assert len(tree) >= 2, "the proxy started no kernel"
     assert not alive, f"left behind: {[' '.join(p.cmdline())[:120] for p in alive]}"
     assert "orphaned" in _events(connection_file)
+
+
+def test_a_proxy_whose_grader_died_before_it_started_ends_at_once(tmp_path):
+    """A worker that dies as it launches a proxy (its grader killed) leaves init as the
+    proxy's parent before the proxy's first line runs: the proxy goes by the pid that
+    jupyter_client named, not by its parent then."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    connection_file = str(tmp_path / "kernel.json")
+    env = dict(os.environ, JPY_PARENT_PID=str(gone.pid))
+    began = time.monotonic()
+    proxy = subprocess.run([sys.executable, "-m", "autograders.kernel_proxy", "--socket",
+                            str(tmp_path / "no-zygote.sock"), "-f", connection_file],
+                           cwd=ROOT, env=env, timeout=60)
+    assert time.monotonic() - began < 30, "the proxy waited for a zygote, for nobody"
+    assert proxy.returncode == 1
+    assert _events(connection_file) == ["orphaned"]

@@ -1,0 +1,19 @@
+"""What every grading job needs, imported once by the process the workers fork from.
+
+``autograders.pool`` starts its workers from a forkserver that imports this module:
+each worker then begins with nbgrader, nbconvert, the feedback exporter, pygments'
+lexers for notebook code and SQLAlchemy's SQLite dialect loaded, instead of importing
+them all itself (about a second of CPU per worker, on cores the zygote's import of torch
+and the record's preparation need at the same time). Importing it has no other effect.
+"""
+import IPython  # noqa: F401  (nbconvert and nbgrader reach for it on the first job)
+import sqlalchemy.dialects.sqlite  # noqa: F401
+import sqlite3  # noqa: F401
+from nbgrader.converters import Autograde, GenerateFeedback  # noqa: F401
+from pygments.lexers import get_lexer_by_name
+
+import autograders.feedback  # noqa: F401
+import autograders.worker  # noqa: F401
+
+for _name in ("ipython3", "python"):  # the lexers feedback pages highlight with
+    get_lexer_by_name(_name)
