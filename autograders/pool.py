@@ -55,6 +55,20 @@ def job_root(scratch):
     return str(folder)
 
 
+def _short_socket_folder():
+    """multiprocessing puts the forkserver's socket in a folder it makes under TMPDIR when
+    first asked; a long TMPDIR leaves no room in a Unix socket's ~100 bytes, so the
+    folder goes in /tmp then."""
+    from multiprocessing import util
+    if len(tempfile.gettempdir()) <= 60:
+        return
+    saved, tempfile.tempdir = tempfile.tempdir, "/tmp"
+    try:
+        util.get_temp_dir()
+    finally:
+        tempfile.tempdir = saved
+
+
 class Pool:
     """The grading workers: forked from a server that imports nbgrader (and the rest of
     what a job needs, ``autograders.worker_preload``) once, while the zygote imports
@@ -78,6 +92,7 @@ class Pool:
         # prepared; the workers fork from it when the first jobs come (starting them
         # here would wait for its imports).
         from multiprocessing import forkserver
+        _short_socket_folder()
         forkserver.ensure_running()
         self.executor = None
 
