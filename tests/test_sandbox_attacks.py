@@ -189,10 +189,25 @@ for top in ["/tmp", os.path.expanduser("~"), "/root/.local/share/jupyter/runtime
             except Exception as exc:
                 print("NOINJECT:", path, type(exc).__name__)
 import socket
+mine = set()  # the sockets this kernel holds itself (one listens on a random port)
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        mine.add(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        pass
+own = set()   # their ports, from the table of sockets by inode
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        for row in open(table).read().splitlines()[1:]:
+            fields = row.split()
+            if f"socket:[{fields[9]}]" in mine:
+                own.add(int(fields[1].rsplit(":", 1)[1], 16))
+    except OSError:
+        pass
 for port in range(1024, 65536, 97):
     s = socket.socket()
     s.settimeout(0.001)
-    if s.connect_ex(("127.0.0.1", port)) == 0:
+    if s.connect_ex(("127.0.0.1", port)) == 0 and port not in own:
         print("OPEN:", port)
     s.close()
 """,
