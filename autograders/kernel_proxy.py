@@ -35,7 +35,7 @@ def _rss(pid):
         return 0
 
 
-def _alive(pid):
+def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
@@ -175,7 +175,7 @@ class Kernel:
                 return None
         if self.conn is None:  # the zygote is gone: watch the pid itself
             time.sleep(timeout)
-            return None if _alive(self.pid) else 1
+            return None if alive(self.pid) else 1
         message = self._next_message(timeout)
         if message is None:
             return None
@@ -183,7 +183,7 @@ class Kernel:
             # The zygote died (maybe killed by a student's kernel): its kernels live on,
             # adopted by init. Keep our end of the socket open (the kernel's lifeline).
             self.lifeline, self.conn = self.conn, None
-            return None if _alive(self.pid) else 1
+            return None if alive(self.pid) else 1
         return message["exit"]
 
     def reaped(self, timeout=5.0):
@@ -193,7 +193,7 @@ class Kernel:
             code = self.exit_code(0.05)
             if code is not None:
                 return code
-            if not _alive(self.pid):
+            if not alive(self.pid):
                 return -9
             self.kill()
         return -9

@@ -97,11 +97,8 @@ class Pool:
         self.executor = None
 
     def _start(self, size):
-        executor = ProcessPoolExecutor(size, mp_context=self.context,
-                                       initializer=_init_worker, initargs=(self.settings,))
-        for _ in range(size):
-            executor.submit(_warm)
-        return executor
+        return ProcessPoolExecutor(size, mp_context=self.context,
+                                   initializer=_init_worker, initargs=(self.settings,))
 
     def run(self, jobs, on_result):
         """Grade ``jobs``; call ``on_result(job, result)`` for each, as they finish."""
@@ -152,10 +149,6 @@ def stop_server():
     stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
     if stop is not None:
         stop()
-
-
-def _warm():
-    return os.getpid()
 
 
 def _init_worker(settings):

@@ -35,6 +35,7 @@ from traitlets import Integer, Unicode
 from autograders import ROOT, extra_files
 from autograders.i18n import language_of
 from autograders.judge_client import JudgeFailed, JudgeKernel, shell_reply
+from autograders.kernel_proxy import alive
 from autograders.nbgrader_tuning import compile_metadata_schema, share_engines
 from autograders.result import JobResult, NotebookReport
 from autograders.sandbox import remove_cgroups
@@ -626,20 +627,10 @@ def _exit_with_owner(owner, interval=0.5):
             import select
             select.select([gone], [], [])
         else:
-            while _alive(owner):
+            while alive(owner):
                 time.sleep(interval)
         os._exit(1)
     threading.Thread(target=watch, name="exit-with-owner", daemon=True).start()
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 def _cap_own_memory(extra):

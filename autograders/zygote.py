@@ -244,7 +244,7 @@ def serve(path, ready_file=None, sandbox=None):
                 except (OSError, ValueError):
                     conn.close()
                     continue
-                mapper = IdMapper() if sandbox is not None and maps_ids else None
+                mapper = IdMapper() if maps_ids else None
                 pid = os.fork()
                 if pid == 0:
                     _child(listener, conn, request, [c for c, _ in children.values()],
