@@ -10,8 +10,8 @@ the layers of a module (torch's own layers rebuilt from their settings, see
 ``autograders.judge``).
 
 ``state_of`` takes ``encode`` and ``apply_state`` takes ``decode`` for the objects inside
-a state: the kernel encodes them for ``torch.load(weights_only=True)``; the judge sends
-its own by pickle.
+a state: the kernel encodes them as data (``autograders.wire``); the judge sends its own
+by pickle.
 """
 
 

@@ -3,7 +3,7 @@ thread on a namespace that stands for the student's notebook.
 
 What a test cell sees of the student's objects (handles, twins, values), what comes back
 of what the student's code changed, how failures read, and what a hostile kernel cannot
-do to the judge (its replies are read with ``torch.load(weights_only=True)``).
+do to the judge (its replies are data only: ``wire.load_reply`` imports nothing).
 """
 import io
 import os
@@ -371,12 +371,57 @@ def test_a_kernel_that_sends_a_pickle_gets_nowhere():
     if os.path.exists(marker):
         os.unlink(marker)
     payload = pickle.dumps({"value": Explode()})
-    buffer = io.BytesIO()
-    torch.save({"value": 1}, buffer)  # a valid torch file whose pickle is replaced
     path = _fake_kernel([wire.HEADER.pack(len(payload)) + payload])
     verdict = judge.run_cell(SETUP, "assert f() == 1\n", "ex_test", path, 5)
     assert not verdict["passed"] and "unreadable" in verdict["evalue"]
     assert not os.path.exists(marker)
+
+
+def test_a_reply_carries_tensors_as_data_with_their_strides():
+    sent = [torch.randn(3, 4), torch.randn(2, 3, 4, 5).to(memory_format=torch.channels_last),
+            torch.randn(4, 3).t(), torch.zeros(0, 3), torch.tensor(3.5),
+            torch.tensor([True, False]), torch.randn(3, dtype=torch.complex64),
+            torch.randn(2, 2).to(torch.bfloat16), torch.arange(6)]
+    for t in sent:
+        got = wire.load_reply(wire.dump_reply({"t": t, "size": t.shape, "dtype": t.dtype,
+                                               "z": 1 + 2j, "device": t.device}))
+        assert torch.equal(got["t"], t) and got["t"].stride() == t.stride()
+        assert got["t"].dtype == t.dtype and type(got["size"]) is torch.Size
+        assert got["dtype"] is t.dtype and got["z"] == 1 + 2j and got["device"] == t.device
+        got["t"].resize_(0)  # a tensor of its own storage, not of the reply's bytes
+    meta = wire.load_reply(wire.dump_reply(torch.empty(2, 5, device="meta")))
+    assert meta.is_meta and meta.shape == (2, 5)
+    with pytest.raises(pickle.PicklingError):  # the kernel's side sends data only
+        wire.dump_reply({"value": kernel_server.Server({})})
+
+
+@pytest.mark.parametrize("reference", [
+    ("tensor", "float32", (2,), None, b"\0" * 7),        # bytes that do not fit the shape
+    ("tensor", "Tensor", (1,), None, b"\0" * 4),         # a name of torch that is no dtype
+    ("tensor", "float32", (-1,), None, b""),
+    ("tensor", "float32", (2, 2), (0, 0), b"\0" * 16),   # no order of the dimensions
+    ("tensor", "float32", (1,) * 65, None, b"\0" * 4),   # past the dimensions torch has
+    ("size", (1, "2")), ("device", "cpu" * 20), ("dtype", "manual_seed"), ("module", "os"),
+])
+def test_a_malformed_reference_in_a_reply_is_unreadable(reference):
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return reference if obj == "here" else None
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=5).dump({"value": "here"})
+    with pytest.raises(wire.WireError):
+        wire.load_reply(buffer.getvalue())
+
+
+def test_bool_values_from_a_kernel_are_bools():
+    """A byte but 0 or 1 in a bool tensor's data would make a tensor that is neither."""
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("tensor", "bool", (3,), None, b"\0\x01\x07") if obj == "here" else None
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=5).dump("here")
+    got = wire.load_reply(buffer.getvalue())
+    assert got.tolist() == [False, True, True] and (got == True).sum() == 2  # noqa: E712
 
 
 def test_a_kernel_that_sends_too_much_is_cut_off():
