@@ -358,6 +358,7 @@ def _leave_cgroups(name, parents, wait=5.0):
                 f.write(str(os.getpid()))
         except OSError:
             continue
+        pause = 0.001
         while True:
             try:
                 os.rmdir(f"nncourse-{name}", dir_fd=fd)
@@ -367,20 +368,24 @@ def _leave_cgroups(name, parents, wait=5.0):
             except OSError:  # the namespace's last processes are still exiting
                 if time.monotonic() > deadline:
                     break
-                time.sleep(0.02)
+                time.sleep(pause)
+                pause = min(0.02, pause * 2)
 
 
 def remove_cgroups(name, wait=2.0):
-    """Remove the kernel's cgroups once its last process is gone."""
+    """Remove the kernel's cgroups once its last process is gone (its keeper, which
+    removes them too, is gone a few milliseconds after the kernel)."""
     deadline = time.monotonic() + wait
     for path in cgroup_dirs(name).values():
+        pause = 0.002
         while os.path.isdir(path):
             try:
                 os.rmdir(path)
             except OSError:
                 if time.monotonic() > deadline:
                     break
-                time.sleep(0.05)
+                time.sleep(pause)
+                pause = min(0.05, pause * 2)
 
 
 def _set_limits(limits, as_root):
@@ -478,6 +483,10 @@ def _keep(pid, lifeline):
     other end is the kernel's proxy) closes. No thread: a process that has unshared its
     pid namespace cannot start one."""
     import select
+    try:  # readable when the kernel ends: the worker waits on its cgroups' removal
+        ended = [os.pidfd_open(pid)]
+    except (AttributeError, OSError):  # before Linux 5.3: a look every 0.1 s
+        ended = []
     while True:
         try:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -485,11 +494,12 @@ def _keep(pid, lifeline):
             return 1
         if done:
             return os.waitstatus_to_exitcode(status)
-        if lifeline is None:
+        watched = ended + ([lifeline] if lifeline is not None else [])
+        if not watched:
             time.sleep(0.1)
             continue
-        readable, _, _ = select.select([lifeline], [], [], 0.1)
-        if readable:
+        readable, _, _ = select.select(watched, [], [], None if ended else 0.1)
+        if lifeline in readable:
             try:
                 data = lifeline.recv(1024)
             except OSError:
