@@ -153,6 +153,10 @@ class SafeExecute(Execute):
         return self.kc
 
     async def _reply_and_iopub(self, msg_id, timeout):
+        """The kernel's reply to ``msg_id`` came, and its IOPub channel reaches us: the
+        status it published for the request, or its welcome to our subscription (a
+        status sent before the subscription arrived is lost, and waiting for it cost a
+        third of a second in one start of two)."""
         end = time.monotonic() + timeout
         replied = published = False
         while not (replied and published):
@@ -164,7 +168,9 @@ class SafeExecute(Execute):
                 msg = await ensure_async(channel.get_msg(timeout=left))
             except Exception:
                 return False
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+            if replied and msg.get("msg_type") == "iopub_welcome":
+                published = True
+            elif msg.get("parent_header", {}).get("msg_id") == msg_id:
                 if replied:
                     published = True
                 else:
