@@ -70,5 +70,19 @@ def main(argv=None):
     return 2
 
 
+def leave(code):
+    """Exit without Python's teardown of the ~1,400 modules a grading run imported (0.4 s
+    the instructor waits for): everything is written and closed, every process stopped."""
+    import logging
+    import os
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if sys.argv[1:2] == ["grade"] and isinstance(code, int):
+        leave(code)
+    sys.exit(code)

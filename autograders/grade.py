@@ -614,11 +614,6 @@ class Run:
             _say(self.settings, f"  [{len(results)}/{len(jobs)}] {entry.student} "
                                 f"{entry.assignment}: {entry.status} ({result.seconds:.1f} s)")
         if jobs:
-            import threading
-
-            from autograders.report import import_plotting
-            threading.Thread(target=import_plotting, name="import-plotting",
-                             daemon=True).start()
             self.pool.run(jobs, on_result)
         if self.pool is not None:
             self.pool.close()
