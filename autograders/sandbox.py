@@ -374,8 +374,10 @@ def _leave_cgroups(name, parents, wait=5.0):
 
 def remove_cgroups(name, wait=2.0):
     """Remove the kernel's cgroups once its last process is gone (its keeper, which
-    removes them too, is gone a few milliseconds after the kernel)."""
+    removes them too, is gone a few milliseconds after the kernel). True when none is
+    left."""
     deadline = time.monotonic() + wait
+    left = False
     for path in cgroup_dirs(name).values():
         pause = 0.002
         while os.path.isdir(path):
@@ -383,9 +385,11 @@ def remove_cgroups(name, wait=2.0):
                 os.rmdir(path)
             except OSError:
                 if time.monotonic() > deadline:
+                    left = True
                     break
                 time.sleep(pause)
                 pause = min(0.05, pause * 2)
+    return not left
 
 
 def _set_limits(limits, as_root):

@@ -205,8 +205,7 @@ class SafeExecute(Execute):
                 run_sync(self._judge.stop)()  # it failed: the next notebook starts another
             for job in self._job_dirs:
                 shutil.rmtree(job, ignore_errors=True)
-                # the kernel's keeper removes its cgroups, unless it was killed first
-                remove_cgroups(os.path.basename(job))
+                _remove_cgroups_soon(os.path.basename(job))
         self.report.truncated = [self._cell_name(i) for i in sorted(self._truncated)]
         for index, cell in enumerate(self.nb.cells):
             for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
@@ -481,6 +480,16 @@ class SafeExecute(Execute):
 
 
 _JUDGE = {}
+
+
+def _remove_cgroups_soon(name):
+    """The kernel's keeper removes its cgroups a few milliseconds after the kernel ends,
+    unless it was killed first: try now, and again meanwhile, not in the next notebook's
+    way."""
+    if not remove_cgroups(name, wait=0):
+        import threading
+        threading.Thread(target=remove_cgroups, args=(name,), daemon=True,
+                         name="remove-cgroups").start()
 
 
 def _judge_for(kernel_name, job_root, startup_timeout, notebook_timeout):
