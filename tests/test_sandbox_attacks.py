@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -405,10 +406,11 @@ def attacked(tmp_path_factory):
     time.sleep(max(0.0, DELAY_S + 2 - (time.monotonic() - began)))
     with open(out / "grades.csv", newline="") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
-    return {"out": out, "rows": rows, "canaries": canaries, "proc": proc, "home": home,
-            "graded": graded, "csv": csv_text, "code_before": code_before,
-            "cgroups_before": cgroups_before,
-            "scratch": scratch}
+    yield {"out": out, "rows": rows, "canaries": canaries, "proc": proc, "home": home,
+           "graded": graded, "csv": csv_text, "code_before": code_before,
+           "cgroups_before": cgroups_before,
+           "scratch": scratch}
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _printed(out, student):
