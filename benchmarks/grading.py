@@ -155,12 +155,17 @@ def ours(submitted, work, workers, sandbox=True, cluster=None, root=ROOT):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root),
                                                           env.get("PYTHONPATH")]))
     wall, cpu, proc = timed(cmd, root, env)
+    return dict(read_run(out), wall=wall, cpu=cpu)
+
+
+def read_run(out):
+    """What a grading run wrote to ``out`` (grades.csv, grading.json), for the figures."""
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     state = json.loads((out / "grading.json").read_text())
     timings = [r["timing"] for r in state["rows"].values() if r.get("timing")]
     jobs = [r["seconds"] for r in state["rows"].values() if r.get("seconds")]
-    return {"wall": wall, "cpu": cpu, "csv": (out / "grades.csv").read_bytes(),
+    return {"csv": (out / "grades.csv").read_bytes(),
             "scores": {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows},
             "statuses": {r["status"] for r in rows},
             "cells": [t["cells"] for t in timings], "jobs": jobs, "timings": timings,

@@ -385,6 +385,29 @@ def test_report_has_plots(batch):
     assert "Exercises most students miss" in html
 
 
+def test_the_benchmark_accounts_for_a_notebooks_time(batch):
+    """``benchmarks/grading.py`` on a real run's grading.json: every phase the benchmark
+    reports is there and none is negative, the steps it puts in the worker add up to no
+    more than the jobs' own time, and the class's figures follow from the cells."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import grading
+    last = batch["state"]["last_run"]
+    run = dict(grading.read_run(batch["out"]), wall=last["seconds"])
+    n = len(run["timings"])
+    steps = grading.per_notebook(run, n)
+    assert {"staging (grader)", "kernel start", "student cells", "test cells (judge)",
+            "kernel stop", "nbgrader converters", "feedback HTML",
+            "record (grader)"} <= set(steps)
+    assert all(v >= 0 for k, v in steps.items() if k != "job, the rest"), steps
+    assert steps["job, the rest"] >= -0.01, steps  # nothing counted twice
+    assert steps["test cells (judge)"] > 0 and steps["kernel start"] > 0
+    figures = grading.class_figures(run, n, last["workers"])
+    cells = sum(t["cells"] for t in run["timings"])
+    assert figures["floor"] == pytest.approx(cells / last["workers"])
+    assert figures["x_floor"] > figures["x_floor_with_tests"] > 1
+    assert 0 < figures["non_cell_per_notebook"] < last["seconds"] * last["workers"] / n
+
+
 def test_gradebook_is_the_record(batch):
     """nbgrader export (from the record gradebook) agrees with grades.csv."""
     out = batch["out"]
