@@ -27,6 +27,7 @@ when there is none) and, while it is still single-threaded, calls :func:`enter`,
 """
 import ctypes
 import fcntl
+import functools
 import json
 import os
 import resource
@@ -358,18 +359,8 @@ def _leave_cgroups(name, parents, wait=5.0):
                 f.write(str(os.getpid()))
         except OSError:
             continue
-        pause = 0.001
-        while True:
-            try:
-                os.rmdir(f"nncourse-{name}", dir_fd=fd)
-                break
-            except FileNotFoundError:
-                break
-            except OSError:  # the namespace's last processes are still exiting
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(pause)
-                pause = min(0.02, pause * 2)
+        _rmdir_soon(functools.partial(os.rmdir, f"nncourse-{name}", dir_fd=fd), deadline,
+                    pause=0.001, longest=0.02)
 
 
 def remove_cgroups(name, wait=2.0):
@@ -377,19 +368,26 @@ def remove_cgroups(name, wait=2.0):
     removes them too, is gone a few milliseconds after the kernel). True when none is
     left."""
     deadline = time.monotonic() + wait
-    left = False
-    for path in cgroup_dirs(name).values():
-        pause = 0.002
-        while os.path.isdir(path):
-            try:
-                os.rmdir(path)
-            except OSError:
-                if time.monotonic() > deadline:
-                    left = True
-                    break
-                time.sleep(pause)
-                pause = min(0.05, pause * 2)
-    return not left
+    removed = [_rmdir_soon(functools.partial(os.rmdir, path), deadline, pause=0.002,
+                           longest=0.05) for path in cgroup_dirs(name).values()]
+    return all(removed)
+
+
+def _rmdir_soon(rmdir, deadline, pause, longest):
+    """``rmdir()`` of a cgroup until it is done or the cgroup is gone: its last processes
+    may still be exiting, so again after ``pause``, twice as long each time up to
+    ``longest``, until ``deadline``. False when the cgroup is still there then."""
+    while True:
+        try:
+            rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(pause)
+            pause = min(longest, pause * 2)
 
 
 def _set_limits(limits, as_root):

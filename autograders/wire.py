@@ -11,6 +11,7 @@ computes itself. (``torch.load(weights_only=True)`` gives the same guarantee, bu
 archive costs ~0.3 ms a reply on both sides, and a notebook's tests make hundreds.)
 """
 import io
+import math
 import pickle
 import struct
 
@@ -153,11 +154,8 @@ def _tensor(dtype, shape, order, data):
     if data is None:
         t = torch.empty(shape, dtype=dtype, device="meta")
     else:
-        numel = 1
-        for n in shape:
-            numel *= n
-        size = dtype.itemsize
-        if type(data) is not bytes or len(data) != numel * size:
+        numel = math.prod(shape)
+        if type(data) is not bytes or len(data) != numel * dtype.itemsize:
             raise ValueError("the data does not fit the shape")
         if not numel:
             t = torch.empty(shape, dtype=dtype)
